@@ -1,0 +1,140 @@
+package ecs
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/porthygiene/porthygiene/localcloud/auth"
+)
+
+// timestampWindow is how far a request's Timestamp may be from the wall clock.
+const timestampWindow = 15 * time.Minute
+
+// StringToSign returns the RPC (signature version 1.0) string-to-sign of a
+// request with the given method and parameters, exactly as the Alibaba Cloud
+// SDK computes it: every parameter except Signature (empty values kept),
+// sorted, POP-percent-encoded, then encoded once more.
+func StringToSign(method string, params url.Values) string {
+	v := make(url.Values, len(params))
+	for k, vs := range params {
+		if k != "Signature" {
+			v[k] = vs
+		}
+	}
+	canon := popEscape(v.Encode())
+	return method + "&%2F&" + url.QueryEscape(canon)
+}
+
+// popEscape turns url.Values.Encode output into POP percent-encoding.
+func popEscape(s string) string {
+	if !strings.ContainsAny(s, "+*~") && !strings.Contains(s, "%7E") {
+		return s
+	}
+	s = strings.ReplaceAll(s, "+", "%20")
+	s = strings.ReplaceAll(s, "*", "%2A")
+	return strings.ReplaceAll(s, "%7E", "~")
+}
+
+// Sign returns the Signature of a string-to-sign for an AccessKey secret.
+func Sign(stringToSign, secret string) string {
+	m := hmac.New(sha1.New, []byte(secret+"&"))
+	m.Write([]byte(stringToSign))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// authenticate checks the AccessKey, STS token, timestamp, signature and nonce.
+func (s *Server) authenticate(c *call) *apiError {
+	f := c.r.Form
+	ak := f.Get("AccessKeyId")
+	if ak == "" {
+		return errMissing("AccessKeyId")
+	}
+	sig := f.Get("Signature")
+	if sig == "" {
+		return errf(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards: Signature is missing.")
+	}
+	if m := f.Get("SignatureMethod"); m != "HMAC-SHA1" {
+		return errf(400, "InvalidSignatureMethod", "The specified SignatureMethod %q is not supported; use HMAC-SHA1.", m)
+	}
+	if v := f.Get("SignatureVersion"); v != "1.0" {
+		return errf(400, "InvalidSignatureVersion", "The specified SignatureVersion %q is not supported; use 1.0.", v)
+	}
+	if s.cfg.Auth == nil {
+		return errf(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+	}
+	cred, err := s.cfg.Auth.Verify(ak, f.Get("SecurityToken"), s.clock.Now())
+	switch {
+	case errors.Is(err, auth.ErrUnknownKey):
+		return errf(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+	case errors.Is(err, auth.ErrTokenExpired):
+		return errf(400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
+	case errors.Is(err, auth.ErrTokenMismatch):
+		return errf(400, "InvalidSecurityToken.MismatchWithAccessKey", "Specified SecurityToken mismatch with the AccessKey.")
+	case errors.Is(err, auth.ErrTokenMissing):
+		return errf(400, "InvalidSecurityToken.Missing", "SecurityToken is required for an STS AccessKey.")
+	case err != nil:
+		return errf(400, "InvalidAccessKeyId", "%v", err)
+	}
+	ts := f.Get("Timestamp")
+	if ts == "" {
+		return errMissing("Timestamp")
+	}
+	t, perr := time.Parse("2006-01-02T15:04:05Z", ts)
+	if perr != nil {
+		return errf(400, "InvalidTimeStamp.Format", "Specified time stamp %q is not in ISO8601 UTC format (yyyy-MM-ddTHH:mm:ssZ).", ts)
+	}
+	now := time.Now()
+	if d := now.Sub(t); d > timestampWindow || d < -timestampWindow {
+		return errf(400, "InvalidTimeStamp.Expired", "Specified time stamp or date header %q is expired (server time %s).", ts, now.UTC().Format(time.RFC3339))
+	}
+	sts := StringToSign(c.r.Method, f)
+	if !hmac.Equal([]byte(Sign(sts, cred.AccessKeySecret)), []byte(sig)) {
+		return errf(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", sts)
+	}
+	nonce := f.Get("SignatureNonce")
+	if nonce == "" {
+		return errMissing("SignatureNonce")
+	}
+	if !s.nonces.use(ak+"\x00"+nonce, now) {
+		return errf(400, "SignatureNonceUsed", "Specified signature nonce %q was used already.", nonce)
+	}
+	c.cred = cred
+	c.caller = cred.Identity.UserName
+	if cred.Role != "" {
+		c.caller = cred.Role
+	}
+	return nil
+}
+
+// nonceCache remembers nonces for at least 2×timestampWindow: a replay must
+// carry a timestamp within the window, so older nonces can be forgotten.
+type nonceCache struct {
+	mu        sync.Mutex
+	cur, prev map[string]struct{}
+	rotated   time.Time
+}
+
+func (n *nonceCache) use(key string, now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cur == nil {
+		n.cur, n.rotated = map[string]struct{}{}, now
+	}
+	if now.Sub(n.rotated) > 2*timestampWindow {
+		n.prev, n.cur, n.rotated = n.cur, map[string]struct{}{}, now
+	}
+	if _, ok := n.cur[key]; ok {
+		return false
+	}
+	if _, ok := n.prev[key]; ok {
+		return false
+	}
+	n.cur[key] = struct{}{}
+	return true
+}
