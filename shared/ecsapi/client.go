@@ -1,0 +1,448 @@
+package ecsapi
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	smithyrand "github.com/aws/smithy-go/rand"
+	smithytime "github.com/aws/smithy-go/time"
+	"github.com/aws/smithy-go/waiter"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultCallTimeout = 10 * time.Second
+	DefaultMinBackoff  = 100 * time.Millisecond
+	DefaultMaxBackoff  = 5 * time.Second
+	// DefaultMaxAttemptsNoDeadline caps the attempts of one call whose
+	// context has no deadline (with a deadline, the deadline is the bound).
+	DefaultMaxAttemptsNoDeadline = 10
+
+	connectTimeout = 5 * time.Second
+)
+
+// Credentials is an AccessKey pair, with the STS SecurityToken for an assumed
+// role (as Function Compute hands to each invocation). Its String, GoString,
+// LogValue and MarshalJSON never reveal the secret or the token.
+type Credentials struct {
+	AccessKeyID     string
+	AccessKeySecret string
+	SecurityToken   string // empty for a RAM user's long-lived key
+}
+
+const redacted = "[REDACTED]"
+
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+func (c Credentials) String() string {
+	return fmt.Sprintf("{AccessKeyID:%s AccessKeySecret:%s SecurityToken:%s}",
+		c.AccessKeyID, mask(c.AccessKeySecret), mask(c.SecurityToken))
+}
+
+func (c Credentials) GoString() string {
+	return fmt.Sprintf("ecsapi.Credentials{AccessKeyID:%q, AccessKeySecret:%q, SecurityToken:%q}",
+		c.AccessKeyID, mask(c.AccessKeySecret), mask(c.SecurityToken))
+}
+
+// LogValue implements slog.LogValuer.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("access_key_id", c.AccessKeyID),
+		slog.String("access_key_secret", mask(c.AccessKeySecret)),
+		slog.String("security_token", mask(c.SecurityToken)),
+	)
+}
+
+// MarshalJSON redacts too: credentials are never meant to be serialised.
+func (c Credentials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{
+		"AccessKeyID":     c.AccessKeyID,
+		"AccessKeySecret": mask(c.AccessKeySecret),
+		"SecurityToken":   mask(c.SecurityToken),
+	})
+}
+
+// Config configures a Client. Zero values mean the defaults.
+type Config struct {
+	Region string // required, e.g. "cn-hangzhou"
+	// Endpoint overrides the ECS endpoint: "scheme://host[:port]", e.g.
+	// "http://127.0.0.1:8600" (localcloud) or "https://ecs.cn-hangzhou.aliyuncs.com".
+	// A bare host means https. Default: the SDK's endpoint for the region if it
+	// has one, else ecs.<region>.aliyuncs.com, over https.
+	Endpoint    string
+	Credentials Credentials
+	// CallTimeout is the read timeout of each HTTP request (DefaultCallTimeout).
+	// It is set on every request: the SDK otherwise keeps the first call's
+	// timeout for the client's later calls, and its per-API defaults go up
+	// to 133 s. The context deadline also bounds every request.
+	CallTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the exponential backoff with jitter
+	// between retries (DefaultMinBackoff, DefaultMaxBackoff).
+	MinBackoff, MaxBackoff time.Duration
+	// MaxAttempts caps the attempts of one call. 0: unlimited while the
+	// context deadline allows, DefaultMaxAttemptsNoDeadline without a deadline.
+	MaxAttempts int
+	// PageSize, if positive, replaces each paged API's maximum page size,
+	// kept within the API's range. For tests that exercise paging.
+	PageSize int
+	// OnCall, if set, is called after every HTTP attempt (so retries count).
+	// Callers use it to count API calls per event; the context is the one
+	// passed to the Client method. It must be safe for concurrent use.
+	OnCall func(ctx context.Context, c Call)
+}
+
+// Call describes one HTTP attempt, for Config.OnCall.
+type Call struct {
+	Op       string // ECS action
+	Attempt  int    // 1 for the first attempt of a logical call
+	Duration time.Duration
+	Err      error // nil on success; an *APIError or a context error otherwise
+}
+
+// Client is the ECS adapter. It is safe for concurrent use; build it once
+// and reuse it across warm invocations (see WithCredentials).
+type Client struct {
+	cfg       Config
+	scheme    string // "http" or "https"
+	domain    string // host[:port]
+	transport http.RoundTripper
+	redactor  redactor
+	pool      sync.Pool // *conn
+}
+
+var regionRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)+$`)
+
+// New validates cfg and returns a Client. It makes no API call.
+func New(cfg Config) (*Client, error) {
+	var errs []error
+	if !regionRE.MatchString(cfg.Region) {
+		errs = append(errs, fmt.Errorf("Region %q: want a region id such as cn-hangzhou", cfg.Region))
+	}
+	if cfg.Credentials.AccessKeyID == "" {
+		errs = append(errs, errors.New("Credentials.AccessKeyID: required"))
+	}
+	if cfg.Credentials.AccessKeySecret == "" {
+		errs = append(errs, errors.New("Credentials.AccessKeySecret: required"))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"CallTimeout", cfg.CallTimeout}, {"MinBackoff", cfg.MinBackoff}, {"MaxBackoff", cfg.MaxBackoff}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s %v: must not be negative", d.name, d.v))
+		}
+	}
+	if cfg.MaxAttempts < 0 {
+		errs = append(errs, fmt.Errorf("MaxAttempts %d: must not be negative", cfg.MaxAttempts))
+	}
+	if cfg.PageSize < 0 {
+		errs = append(errs, fmt.Errorf("PageSize %d: must not be negative", cfg.PageSize))
+	}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	if cfg.MinBackoff > cfg.MaxBackoff {
+		errs = append(errs, fmt.Errorf("MinBackoff %v: exceeds MaxBackoff %v", cfg.MinBackoff, cfg.MaxBackoff))
+	}
+	scheme, domain, err := endpoint(cfg.Endpoint, cfg.Region)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("ecsapi: invalid config: %w", errors.Join(err, ErrInvalid))
+	}
+	return &Client{
+		cfg:       cfg,
+		scheme:    scheme,
+		domain:    domain,
+		transport: newTransport(),
+		redactor:  newRedactor(cfg.Credentials),
+	}, nil
+}
+
+// WithCredentials returns a Client that signs with creds and otherwise shares
+// c's configuration and connections. Function Compute hands out fresh STS
+// credentials per invocation: build one Client in main, derive one per
+// invocation.
+func (c *Client) WithCredentials(creds Credentials) (*Client, error) {
+	if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
+		return nil, fmt.Errorf("ecsapi: credentials need an AccessKeyID and an AccessKeySecret: %w", ErrInvalid)
+	}
+	cfg := c.cfg
+	cfg.Credentials = creds
+	return &Client{
+		cfg:       cfg,
+		scheme:    c.scheme,
+		domain:    c.domain,
+		transport: c.transport,
+		redactor:  newRedactor(creds),
+	}, nil
+}
+
+// Region returns the region the client talks to.
+func (c *Client) Region() string { return c.cfg.Region }
+
+// endpoint resolves Config.Endpoint into a scheme and a host[:port].
+func endpoint(raw, region string) (scheme, domain string, err error) {
+	if raw == "" {
+		if regionRE.MatchString(region) {
+			if host := sdkEndpoint(region); host != "" {
+				return "https", host, nil
+			}
+		}
+		return "https", "ecs." + region + ".aliyuncs.com", nil
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", fmt.Errorf("Endpoint %q: %w", raw, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", "", fmt.Errorf("Endpoint %q: scheme must be http or https", raw)
+	case u.Host == "":
+		return "", "", fmt.Errorf("Endpoint %q: no host", raw)
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "":
+		return "", "", fmt.Errorf("Endpoint %q: want scheme://host[:port] only", raw)
+	}
+	return u.Scheme, u.Host, nil
+}
+
+// The SDK fills ecs.EndpointMap lazily and without a lock; fill it once.
+var endpointMapOnce sync.Once
+
+func sdkEndpoint(region string) string {
+	endpointMapOnce.Do(func() { ecs.GetEndpointMap() })
+	return ecs.EndpointMap[region]
+}
+
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	t.MaxIdleConnsPerHost = 32
+	return t
+}
+
+// conn is one SDK client. The SDK client writes its http.Client's timeout on
+// every request, so it is not safe for concurrent use: each goroutine takes
+// its own conn from the pool. The transport underneath is shared.
+type conn struct {
+	api *ecs.Client
+	rt  *ctxTransport
+}
+
+func (c *Client) conn() (*conn, error) {
+	if v, ok := c.pool.Get().(*conn); ok {
+		return v, nil
+	}
+	endpointMapOnce.Do(func() { ecs.GetEndpointMap() })
+	rt := &ctxTransport{base: c.transport}
+	sc := sdk.NewConfig()
+	sc.AutoRetry = false // we retry, with backoff, and on throttling too
+	sc.Scheme = strings.ToUpper(c.scheme)
+	sc.Transport = rt // not an *http.Transport: the SDK leaves it alone
+	var cred auth.Credential
+	cr := c.cfg.Credentials
+	if cr.SecurityToken != "" {
+		cred = credentials.NewStsTokenCredential(cr.AccessKeyID, cr.AccessKeySecret, cr.SecurityToken)
+	} else {
+		cred = credentials.NewAccessKeyCredential(cr.AccessKeyID, cr.AccessKeySecret)
+	}
+	api, err := ecs.NewClientWithOptions(c.cfg.Region, sc, cred)
+	if err != nil {
+		return nil, fmt.Errorf("ecsapi: create sdk client: %w", c.redactor.cleanError(err, ""))
+	}
+	api.Domain = c.domain
+	return &conn{api: api, rt: rt}, nil
+}
+
+// ctxTransport makes the SDK's requests (built without a context) end when
+// the context of the current call ends. ctx is set by the goroutine holding
+// the conn, which is also the one running RoundTrip.
+type ctxTransport struct {
+	base http.RoundTripper
+	ctx  context.Context
+}
+
+func (t *ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := t.ctx
+	if ctx == nil || ctx.Done() == nil {
+		return t.base.RoundTrip(req)
+	}
+	// Derive from the request's own context: it carries the read timeout.
+	rctx, cancel := context.WithCancel(req.Context())
+	stop := context.AfterFunc(ctx, cancel)
+	resp, err := t.base.RoundTrip(req.WithContext(rctx))
+	if err != nil {
+		stop()
+		cancel()
+		return nil, err
+	}
+	resp.Body = &releaseBody{ReadCloser: resp.Body, release: func() { stop(); cancel() }}
+	return resp, nil
+}
+
+type releaseBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (b *releaseBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
+}
+
+// prepare sets what every request needs: endpoint, scheme and timeouts.
+func (c *Client) prepare(req requests.AcsRequest) {
+	req.SetDomain(c.domain)
+	req.SetScheme(c.scheme)
+	req.SetReadTimeout(c.cfg.CallTimeout)
+	req.SetConnectTimeout(connectTimeout)
+}
+
+// page returns the page size for an API that takes lo..hi: hi, or
+// Config.PageSize kept within the API's range.
+func (c *Client) page(lo, hi int) requests.Integer {
+	n := hi
+	if c.cfg.PageSize > 0 {
+		n = min(max(c.cfg.PageSize, lo), hi)
+	}
+	return requests.NewInteger(n)
+}
+
+// clientToken returns a fresh idempotency token for one logical write.
+func clientToken() (string, error) {
+	return smithyrand.NewUUID(crand.Reader).GetUUID()
+}
+
+// noDeadline stands in for the time left when the context has no deadline.
+const noDeadline = time.Duration(math.MaxInt64 / 4)
+
+// call runs one logical API call. send must build a fresh SDK request on
+// every invocation (a retry is a new request: new nonce, new timestamp).
+// Throttling and server errors are retried with exponential backoff and
+// jitter until another backoff plus one more call would overrun the context
+// deadline; the error then wraps the last *APIError.
+func (c *Client) call(ctx context.Context, op string, send func(api *ecs.Client) error) error {
+	var last *APIError
+	var slowest time.Duration
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return interrupted(op, err, last)
+		}
+		cn, err := c.conn()
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		cn.rt.ctx = ctx
+		err = send(cn.api)
+		cn.rt.ctx = nil
+		c.pool.Put(cn)
+		took := time.Since(start)
+
+		var apiErr *APIError
+		var report error
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			report = ctx.Err()
+		default:
+			apiErr = c.redactor.apiError(op, err)
+			apiErr.Attempts = attempt
+			report = apiErr
+		}
+		if c.cfg.OnCall != nil {
+			c.cfg.OnCall(ctx, Call{Op: op, Attempt: attempt, Duration: took, Err: report})
+		}
+		switch {
+		case err == nil:
+			return nil
+		case apiErr == nil:
+			return interrupted(op, ctx.Err(), last)
+		case !apiErr.retryable():
+			return apiErr
+		}
+		last = apiErr
+		slowest = max(slowest, took)
+
+		left := noDeadline
+		maxAttempts := c.cfg.MaxAttempts
+		if dl, ok := ctx.Deadline(); ok {
+			left = time.Until(dl)
+		} else if maxAttempts == 0 {
+			maxAttempts = DefaultMaxAttemptsNoDeadline
+		}
+		if maxAttempts > 0 && attempt >= maxAttempts {
+			return fmt.Errorf("giving up after %d attempts: %w", attempt, last)
+		}
+		delay, ok := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff, slowest, left)
+		if !ok {
+			return fmt.Errorf("giving up with %v left before the deadline (next backoff plus a %v call would overrun it): %w",
+				left.Round(time.Millisecond), slowest.Round(time.Millisecond), last)
+		}
+		if err := smithytime.SleepWithContext(ctx, delay); err != nil {
+			return interrupted(op, err, last)
+		}
+	}
+}
+
+// backoff returns how long to wait after failed attempt number attempt
+// (1-based), given the slowest call so far and the time left before the
+// deadline. ok is false when the wait plus one more call of that duration
+// would not fit, or when even the minimum wait does not.
+func backoff(attempt int, minB, maxB, call, left time.Duration) (time.Duration, bool) {
+	budget := left - call // time for the wait, keeping room for one more call
+	if budget < minB {
+		return 0, false
+	}
+	d, err := waiter.ComputeDelay(int64(attempt), minB, maxB, budget)
+	if err != nil {
+		return 0, false
+	}
+	// Near the deadline ComputeDelay shortens the last wait below minB; keep
+	// at least minB (budget >= minB, so it still fits).
+	return max(d, minB), true
+}
+
+// interrupted reports a call ended by its context, keeping the last API
+// error (if any) in the chain so callers still see why it was retrying.
+func interrupted(op string, ctxErr error, last *APIError) error {
+	if last == nil {
+		return fmt.Errorf("ecs %s: %w", op, ctxErr)
+	}
+	return fmt.Errorf("ecs %s: %w after %d attempts; last error: %w", op, ctxErr, last.Attempts, last)
+}
