@@ -1,0 +1,224 @@
+package ledger
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/porthygiene/porthygiene/shared/rule"
+)
+
+// EventContext says who did what, from where and when: the ActionTrail event
+// behind an action. Empty fields mean unknown (a sweep has no event).
+type EventContext struct {
+	Source           string    `json:"source,omitempty"` // eventbridge | sls | sweep | cli
+	EventID          string    `json:"eventId,omitempty"`
+	EventName        string    `json:"eventName,omitempty"`
+	EventTime        time.Time `json:"eventTime,omitzero"`
+	RequestID        string    `json:"requestId,omitempty"`
+	SourceIP         string    `json:"sourceIp,omitempty"`
+	ActorType        string    `json:"actorType,omitempty"` // userIdentity.type
+	ActorUserName    string    `json:"actorUserName,omitempty"`
+	ActorAccessKeyID string    `json:"actorAccessKeyId,omitempty"`
+}
+
+// Finding: an exposure and what the guard did about it.
+// Meta: GroupID and Region required; RuleID when the rule has one.
+type Finding struct {
+	Rule   rule.Permission `json:"rule"`
+	Reason string          `json:"reason"` // e.g. "tcp/22 open to 0.0.0.0/0"
+	Mode   string          `json:"mode"`   // enforce | notify | dry-run
+	Action string          `json:"action"` // revoke | notify | plan | exempt | capped ...
+	Event  EventContext    `json:"event"`
+}
+
+// Revocation: the full backup of a rule, written before it is revoked.
+// Meta: GroupID, Region and RuleID required. Rule.Direction must be ingress
+// or egress, Rule.SecurityGroupRuleId (when set) must equal Meta.RuleID, and
+// Rule must parse (rule.Permission.Rule) so that a restore can re-authorize it.
+type Revocation struct {
+	Rule      rule.Permission `json:"rule"`
+	Reason    string          `json:"reason"`
+	FindingID string          `json:"findingId,omitempty"`
+	// Replacement is what replace mode authorizes instead (no rule ids yet).
+	Replacement []rule.Permission `json:"replacement,omitempty"`
+	Event       EventContext      `json:"event"`
+}
+
+// Exemption keeps a rule in place until Until.
+type Exemption struct {
+	Until  time.Time `json:"until"`
+	Owner  string    `json:"owner"`
+	Reason string    `json:"reason"`
+}
+
+// Restore: a revoked (or closed) rule put back.
+// Meta: GroupID and Region required. LedgerID and By required.
+type Restore struct {
+	LedgerID  string          `json:"ledgerId"` // the revocation or closure restored
+	Rule      rule.Permission `json:"rule"`     // what was re-authorized
+	NewRuleID string          `json:"newRuleId,omitempty"`
+	Exemption *Exemption      `json:"exemption,omitempty"`
+	By        string          `json:"by"`
+	Reason    string          `json:"reason,omitempty"`
+}
+
+// Event: an event processed. Meta: EventID (the dedup key) required.
+type Event struct {
+	Source    string    `json:"source"` // eventbridge | sls | timer | http
+	EventName string    `json:"eventName,omitempty"`
+	EventTime time.Time `json:"eventTime,omitzero"`
+	Outcome   string    `json:"outcome,omitempty"` // handled | ignored-own-role | ignored-failed-call ...
+}
+
+// Announcement (reaper): an unused rule announced for removal.
+// Meta: GroupID, Region and RuleID required.
+type Announcement struct {
+	Rule       rule.Permission `json:"rule"`
+	Reason     string          `json:"reason"`
+	EligibleAt time.Time       `json:"eligibleAt"` // not removed before
+	Evidence   string          `json:"evidence,omitempty"`
+}
+
+// Closure (reaper): an announced rule removed, with its backup.
+// Meta: GroupID, Region and RuleID required; AnnouncementID required.
+type Closure struct {
+	AnnouncementID string          `json:"announcementId"`
+	Rule           rule.Permission `json:"rule"`
+	Reason         string          `json:"reason"`
+}
+
+// Decision: a human decision. Action (exempt | close | restore), Target (the
+// ledger id decided on) and By required.
+type Decision struct {
+	Action string    `json:"action"`
+	Target string    `json:"target"`
+	By     string    `json:"by"`
+	Until  time.Time `json:"until,omitzero"` // exemption expiry
+	Reason string    `json:"reason,omitempty"`
+	Via    string    `json:"via,omitempty"` // dingtalk | cli
+}
+
+// Notification (notifier): a message sent, failed or suppressed. Robot required.
+type Notification struct {
+	Robot    string   `json:"robot"`
+	Title    string   `json:"title"`
+	Refs     []string `json:"refs,omitempty"` // ledger ids reported
+	Status   string   `json:"status"`         // sent | failed | suppressed
+	Error    string   `json:"error,omitempty"`
+	Attempts int      `json:"attempts,omitempty"`
+}
+
+// Outbox (notifier): a message waiting to be sent. Robot required.
+type Outbox struct {
+	Robot     string    `json:"robot"`
+	Title     string    `json:"title"`
+	Markdown  string    `json:"markdown"`
+	Refs      []string  `json:"refs,omitempty"`
+	NotBefore time.Time `json:"notBefore,omitzero"`
+}
+
+// validateKind checks the kind's required fields and decodes the body strictly.
+func validateKind(r Record, writing bool) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s %s: %s", ErrMalformed, r.Kind, r.ID, fmt.Sprintf(format, args...))
+	}
+	need := func(pairs ...string) error {
+		for i := 0; i+1 < len(pairs); i += 2 {
+			if pairs[i+1] == "" {
+				return bad("%s is required", pairs[i])
+			}
+		}
+		return nil
+	}
+	switch r.Kind {
+	case KindFinding:
+		if _, err := r.Finding(); err != nil {
+			return err
+		}
+		return need("groupId", r.GroupID, "region", r.Region)
+	case KindRevocation:
+		b, err := r.Revocation()
+		if err != nil {
+			return err
+		}
+		if err := need("groupId", r.GroupID, "region", r.Region, "ruleId", r.RuleID); err != nil {
+			return err
+		}
+		return checkBackup(bad, r, b.Rule, writing)
+	case KindRestore:
+		b, err := r.Restore()
+		if err != nil {
+			return err
+		}
+		if err := need("groupId", r.GroupID, "region", r.Region, "body.ledgerId", b.LedgerID, "body.by", b.By); err != nil {
+			return err
+		}
+		if _, err := NormalizeID(b.LedgerID); err != nil {
+			return bad("body.ledgerId: %v", err)
+		}
+		if b.Exemption != nil && b.Exemption.Until.IsZero() {
+			return bad("body.exemption.until is required")
+		}
+		return nil
+	case KindEvent:
+		b, err := r.Event()
+		if err != nil {
+			return err
+		}
+		return need("eventId", r.EventID, "body.source", b.Source)
+	case KindAnnouncement:
+		b, err := r.Announcement()
+		if err != nil {
+			return err
+		}
+		if err := need("groupId", r.GroupID, "region", r.Region, "ruleId", r.RuleID); err != nil {
+			return err
+		}
+		return checkBackup(bad, r, b.Rule, writing)
+	case KindClosure:
+		b, err := r.Closure()
+		if err != nil {
+			return err
+		}
+		if err := need("groupId", r.GroupID, "region", r.Region, "ruleId", r.RuleID, "body.announcementId", b.AnnouncementID); err != nil {
+			return err
+		}
+		return checkBackup(bad, r, b.Rule, writing)
+	case KindDecision:
+		b, err := r.Decision()
+		if err != nil {
+			return err
+		}
+		return need("body.action", b.Action, "body.target", b.Target, "body.by", b.By)
+	case KindNotification:
+		b, err := r.Notification()
+		if err != nil {
+			return err
+		}
+		return need("body.robot", b.Robot, "body.status", b.Status)
+	case KindOutbox:
+		b, err := r.Outbox()
+		if err != nil {
+			return err
+		}
+		return need("body.robot", b.Robot)
+	}
+	return fmt.Errorf("%w %q (record %s)", ErrUnknownKind, r.Kind, r.ID)
+}
+
+// checkBackup insists that a backup can be re-authorized exactly.
+func checkBackup(bad func(string, ...any) error, r Record, p rule.Permission, writing bool) error {
+	if p.SecurityGroupRuleId != "" && p.SecurityGroupRuleId != r.RuleID {
+		return bad("body.rule.SecurityGroupRuleId %q differs from ruleId %q", p.SecurityGroupRuleId, r.RuleID)
+	}
+	if p.Direction != string(rule.Ingress) && p.Direction != string(rule.Egress) {
+		return bad("body.rule.Direction %q: want ingress or egress", p.Direction)
+	}
+	if !writing {
+		return nil
+	}
+	if _, err := p.Rule(r.GroupID, r.Region); err != nil {
+		return bad("body.rule does not parse, so it could not be restored: %v", err)
+	}
+	return nil
+}
