@@ -1,0 +1,555 @@
+package localcloud
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/porthygiene/porthygiene/localcloud/actiontrail"
+	"github.com/porthygiene/porthygiene/localcloud/auth"
+	"github.com/porthygiene/porthygiene/localcloud/dingtalk"
+	"github.com/porthygiene/porthygiene/localcloud/ecs"
+	"github.com/porthygiene/porthygiene/localcloud/eventbus"
+	"github.com/porthygiene/porthygiene/localcloud/faults"
+	"github.com/porthygiene/porthygiene/localcloud/fcrt"
+	"github.com/porthygiene/porthygiene/localcloud/sconfig"
+	"github.com/porthygiene/porthygiene/localcloud/sls"
+	"github.com/porthygiene/porthygiene/localcloud/stats"
+	"github.com/porthygiene/porthygiene/localcloud/timers"
+	"github.com/porthygiene/porthygiene/localcloud/vclock"
+)
+
+// Options configure a Cloud. Only Config (the s.yaml path) is needed to run
+// functions; without it localcloud serves the cloud APIs alone.
+type Options struct {
+	// Addr to listen on; default 127.0.0.1:0 (a free port).
+	Addr string
+	// Config is the s.yaml path. Empty: no functions.
+	Config string
+	// CodeDirs overrides a function's code directory by s.yaml resource name
+	// (tests build the binaries into a temporary directory).
+	CodeDirs map[string]string
+	// Seed is the world to load; nil loads nothing (DefaultSeed is the demo's).
+	Seed *Seed
+	// Start is the virtual clock's start; zero means the wall clock now.
+	Start time.Time
+	// Getenv resolves ${env(...)} in s.yaml after localcloud's own endpoint
+	// variables; nil means os.Getenv.
+	Getenv func(string) string
+	// Env is added to every function's environment (after s.yaml's).
+	Env map[string]string
+	// LogDir, when set, receives each function's stdout/stderr.
+	LogDir string
+	// Only, when set, registers only these s.yaml resources.
+	Only []string
+	// Trail is the ActionTrail trail name; its logstore is actiontrail_<trail>.
+	// Default: the first log trigger whose logstore starts with "actiontrail_".
+	Trail string
+}
+
+// Cloud is a running localcloud.
+type Cloud struct {
+	opts     Options
+	Clock    *vclock.Clock
+	Auth     *auth.Store
+	Stats    *stats.Stats
+	Faults   *faults.Set
+	ECS      *ecs.Server
+	SLS      *sls.Server
+	DingTalk *dingtalk.Sink
+	Runtime  *fcrt.Runtime
+	Bus      *eventbus.Bus
+	Timers   *timers.Scheduler
+	Project  *sconfig.Project
+
+	operator auth.Credential
+	region   string
+	seed     Seed
+
+	ln   net.Listener
+	srv  *http.Server
+	addr string
+
+	trailProject, trailLogstore string
+
+	mu        sync.Mutex
+	disabled  map[string]bool // "function/trigger" → disabled
+	logTrig   []*logTrigger
+	published atomic.Int64
+	advanceMu sync.Mutex
+}
+
+// Endpoints is what a client needs to talk to localcloud (GET /_localcloud/endpoints
+// and `porthygiene local --endpoints-file`).
+type Endpoints struct {
+	Addr            string        `json:"addr"`
+	Region          string        `json:"region"`
+	AccountID       string        `json:"accountId"`
+	AccessKeyID     string        `json:"accessKeyId"`
+	AccessKeySecret string        `json:"accessKeySecret"`
+	UserName        string        `json:"userName"`
+	ECSEndpoint     string        `json:"ecsEndpoint"`
+	SLSEndpoint     string        `json:"slsEndpoint"`
+	HTTPProxy       string        `json:"httpProxy"`
+	Ledger          LedgerAddr    `json:"ledger"`
+	Trail           LedgerAddr    `json:"actiontrail"`
+	Robots          []RobotAddr   `json:"dingtalk"`
+	Functions       []FunctionRef `json:"functions"`
+}
+
+// LedgerAddr names an SLS logstore.
+type LedgerAddr struct {
+	Project  string `json:"project"`
+	Logstore string `json:"logstore"`
+}
+
+// RobotAddr is a DingTalk robot served by the sink. The webhook and secret are
+// local test values, not real credentials.
+type RobotAddr struct {
+	Name    string `json:"name"`
+	Webhook string `json:"webhook"`
+	Secret  string `json:"secret"`
+	Keyword string `json:"keyword,omitempty"`
+}
+
+// FunctionRef is one function and its triggers.
+type FunctionRef struct {
+	Resource string   `json:"resource"`
+	Name     string   `json:"name"`
+	Triggers []string `json:"triggers"`
+	HTTPURL  string   `json:"httpUrl,omitempty"`
+}
+
+// Start listens, loads the seed and the s.yaml functions, wires the triggers and
+// serves until Close.
+func Start(opts Options) (*Cloud, error) {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	start := opts.Start
+	if start.IsZero() {
+		start = time.Now().UTC().Truncate(time.Second)
+	}
+	seed := Seed{}
+	if opts.Seed != nil {
+		seed = *opts.Seed
+	}
+	if seed.Region == "" {
+		seed.Region = "cn-hangzhou"
+	}
+	c := &Cloud{
+		opts:     opts,
+		Clock:    vclock.New(start),
+		Auth:     auth.NewStore(),
+		Stats:    &stats.Stats{},
+		Faults:   &faults.Set{},
+		Bus:      &eventbus.Bus{},
+		Timers:   timers.NewScheduler(start),
+		region:   seed.Region,
+		seed:     seed,
+		disabled: map[string]bool{},
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("localcloud: listen %s: %w", opts.Addr, err)
+	}
+	c.ln = ln
+	c.addr = ln.Addr().String()
+
+	if seed.Operator.AccessKeyID != "" {
+		c.operator = c.Auth.AddUserWithKeys(seed.Operator.UserName, seed.Operator.AccessKeyID, seed.Operator.AccessKeySecret)
+	} else {
+		name := seed.Operator.UserName
+		if name == "" {
+			name = "ops-admin"
+		}
+		c.operator = c.Auth.AddUser(name)
+	}
+
+	c.ECS = ecs.New(ecs.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Trail: actiontrail.SinkFunc(c.emit), DefaultRegion: c.region})
+	c.SLS = sls.New(sls.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults})
+	c.DingTalk = dingtalk.New(dingtalk.Config{Clock: c.Clock, Stats: c.Stats, Faults: c.Faults})
+	c.Runtime = fcrt.New(fcrt.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, AccountID: auth.AccountID, LogDir: opts.LogDir})
+
+	if err := c.load(seed); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if opts.Config != "" {
+		if err := c.loadFunctions(opts.Config); err != nil {
+			c.Runtime.Close()
+			ln.Close()
+			return nil, err
+		}
+	}
+	c.srv = &http.Server{Handler: c, ReadHeaderTimeout: 10 * time.Second}
+	go c.srv.Serve(ln)
+	return c, nil
+}
+
+// Addr is the listener's host:port.
+func (c *Cloud) Addr() string { return c.addr }
+
+// URL is http://Addr.
+func (c *Cloud) URL() string { return "http://" + c.addr }
+
+// Region is the default region.
+func (c *Cloud) Region() string { return c.region }
+
+// Operator returns the operator's RAM-user credentials.
+func (c *Cloud) Operator() auth.Credential { return c.operator }
+
+// Close stops the functions and the listener.
+func (c *Cloud) Close() error {
+	err := c.Runtime.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c.srv.Shutdown(ctx)
+	return err
+}
+
+// load installs the seed: ECS world, SLS projects, robots.
+func (c *Cloud) load(s Seed) error {
+	if err := c.ECS.Load(ecs.World{Regions: s.Regions}); err != nil {
+		return fmt.Errorf("localcloud: seed: %w", err)
+	}
+	for _, p := range s.Projects {
+		if err := c.ensureLogstore(p.Name, ""); err != nil {
+			return err
+		}
+		for _, ls := range p.Logstores {
+			if err := c.SLS.CreateLogstore(p.Name, ls.Name, max(ls.Shards, 1)); err != nil {
+				return fmt.Errorf("localcloud: seed logstore %s/%s: %w", p.Name, ls.Name, err)
+			}
+		}
+	}
+	for _, fl := range s.FlowLogs {
+		if err := c.ensureLogstore(fl.ProjectName, fl.LogStoreName); err != nil {
+			return err
+		}
+	}
+	robots := s.Robots
+	if len(robots) == 0 {
+		robots = []dingtalk.Robot{{Name: "ops", AccessToken: "local-ops-token", Secret: "SEClocal-ops-secret", Keywords: []string{"porthygiene"}}}
+		c.seed.Robots = robots
+	}
+	for _, r := range robots {
+		c.DingTalk.AddRobot(r)
+	}
+	return nil
+}
+
+func (c *Cloud) ensureLogstore(project, logstore string) error {
+	if err := c.SLS.CreateProject(project); err != nil && !strings.Contains(err.Error(), "exist") {
+		return fmt.Errorf("localcloud: create project %s: %w", project, err)
+	}
+	if logstore == "" {
+		return nil
+	}
+	if err := c.SLS.CreateLogstore(project, logstore, 2); err != nil {
+		return fmt.Errorf("localcloud: create logstore %s/%s: %w", project, logstore, err)
+	}
+	return nil
+}
+
+// functionEnv is what points a function at localcloud: only the variables that
+// s.yaml already reads with ${env(...)}, plus HTTP_PROXY for the SLS SDK.
+func (c *Cloud) functionEnv() map[string]string {
+	robots, _ := json.Marshal(c.robotAddrs())
+	return map[string]string{
+		"ECS_ENDPOINT":    c.URL(),
+		"SLS_ENDPOINT":    "http://" + c.region + ".log.aliyuncs.com",
+		"DINGTALK_ROBOTS": string(robots),
+		"APPROVE_URL":     c.URL() + "/http/approve",
+	}
+}
+
+func (c *Cloud) robotAddrs() []RobotAddr {
+	var out []RobotAddr
+	for _, r := range c.seed.Robots {
+		ra := RobotAddr{Name: r.Name, Webhook: c.URL() + "/robot/send?access_token=" + r.AccessToken, Secret: r.Secret}
+		if len(r.Keywords) > 0 {
+			ra.Keyword = r.Keywords[0]
+		}
+		out = append(out, ra)
+	}
+	return out
+}
+
+func (c *Cloud) loadFunctions(path string) error {
+	local := c.functionEnv()
+	getenv := c.opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	proj, err := sconfig.Load(path, func(k string) string {
+		if v, ok := local[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}, sconfig.WithAccountID(auth.AccountID))
+	if err != nil {
+		return fmt.Errorf("localcloud: %w", err)
+	}
+	c.Project = proj
+	var kept []sconfig.Function
+	for _, fn := range proj.Functions {
+		if c.opts.Only != nil && !slices.Contains(c.opts.Only, fn.Resource) {
+			continue
+		}
+		kept = append(kept, fn)
+		if err := c.registerFunction(fn); err != nil {
+			return err
+		}
+	}
+	proj.Functions = kept
+	return nil
+}
+
+func (c *Cloud) registerFunction(fn sconfig.Function) error {
+	codeDir := fn.CodeDir
+	if d, ok := c.opts.CodeDirs[fn.Resource]; ok {
+		codeDir = d
+	}
+	bin := filepath.Join(codeDir, fn.Handler)
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("localcloud: function %s: binary %s not found (run `make build`): %w", fn.Resource, bin, err)
+	}
+	env := map[string]string{}
+	for k, v := range fn.Env {
+		env[k] = v
+	}
+	for k, v := range c.opts.Env {
+		env[k] = v
+	}
+	// The SLS SDK cannot take an IP endpoint; the standard proxy variable routes
+	// its requests (and only plain-http ones) to localcloud.
+	env["HTTP_PROXY"] = c.URL()
+	env["http_proxy"] = c.URL()
+	retries := 0
+	if fn.AsyncRetryAttempts != nil {
+		retries = *fn.AsyncRetryAttempts
+		if retries == 0 {
+			retries = -1 // explicit 0 in s.yaml: no retries
+		}
+	}
+	spec := fcrt.FunctionSpec{
+		Name: fn.Name, Region: fn.Region, Handler: fn.Handler, CodeDir: codeDir,
+		Role: fn.RoleName, Timeout: fn.Timeout, MemoryMB: fn.MemoryMB, Env: env,
+		Initializer: fn.HasInitializer, MaxAsyncRetryAttempts: retries, MaxAsyncEventAge: fn.AsyncMaxEventAge,
+	}
+	if err := c.Runtime.Register(spec); err != nil {
+		return fmt.Errorf("localcloud: register %s: %w", fn.Name, err)
+	}
+	for _, t := range fn.Triggers {
+		if err := c.wireTrigger(fn, t); err != nil {
+			return fmt.Errorf("localcloud: function %s trigger %s: %w", fn.Resource, t.Name, err)
+		}
+	}
+	// The ledger logstore the function writes to exists in a prepared account.
+	if p, ls := env["LEDGER_PROJECT"], env["LEDGER_LOGSTORE"]; p != "" && ls != "" {
+		if err := c.ensureLogstore(p, ls); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Cloud) triggerKey(fn, trigger string) string { return fn + "/" + trigger }
+
+// SetTriggerEnabled turns one trigger of a function (by s.yaml resource or
+// function name) on or off, e.g. to prove that another delivery path alone works.
+func (c *Cloud) SetTriggerEnabled(function, trigger string, enabled bool) error {
+	for _, fn := range c.functions() {
+		if fn.Resource != function && fn.Name != function {
+			continue
+		}
+		for _, t := range fn.Triggers {
+			if t.Name == trigger {
+				c.mu.Lock()
+				c.disabled[c.triggerKey(fn.Name, t.Name)] = !enabled
+				c.mu.Unlock()
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("no trigger %s on function %s", trigger, function)
+}
+
+func (c *Cloud) triggerEnabled(fn, trigger string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.disabled[c.triggerKey(fn, trigger)]
+}
+
+func (c *Cloud) functions() []sconfig.Function {
+	if c.Project == nil {
+		return nil
+	}
+	return c.Project.Functions
+}
+
+func (c *Cloud) wireTrigger(fn sconfig.Function, t sconfig.Trigger) error {
+	name := fn.Name
+	switch t.Type {
+	case "timer":
+		if !t.Timer.Enable {
+			return nil
+		}
+		sched, err := timers.Parse(t.Timer.CronExpression)
+		if err != nil {
+			return err
+		}
+		trig := t.Name
+		c.Timers.Add(name+"/"+trig, sched, t.Timer.Payload, func(e timers.TimerEvent) {
+			if !c.triggerEnabled(name, trig) {
+				return
+			}
+			e.TriggerName = trig
+			c.Runtime.InvokeAsync(name, e.JSON(), fcrt.InvokeOptions{Trigger: trig})
+		})
+	case "eventbridge":
+		if !t.EventBridge.Enable {
+			return nil
+		}
+		p, err := eventbus.CompilePattern(t.EventBridge.Pattern)
+		if err != nil {
+			return err
+		}
+		trig := t.Name
+		c.Bus.Subscribe(name+"/"+trig, p, func(ev eventbus.Event, payload []byte) {
+			if !c.triggerEnabled(name, trig) {
+				return
+			}
+			c.Runtime.InvokeAsync(name, payload, fcrt.InvokeOptions{Trigger: trig})
+		})
+	case "log":
+		if !t.Log.Enable {
+			return nil
+		}
+		return c.wireLogTrigger(fn, t)
+	case "http":
+		// Served by ServeHTTP under /http/<resource>/ and /http/<function name>/.
+	default:
+		return fmt.Errorf("unsupported trigger type %q", t.Type)
+	}
+	return nil
+}
+
+// emit is the ActionTrail sink: every successful ECS write goes to EventBridge
+// and to the trail's logstore, as ActionTrail delivers it.
+func (c *Cloud) emit(rec actiontrail.Record) {
+	region := rec.AcsRegion
+	if region == "" {
+		region = c.region
+	}
+	c.published.Add(1)
+	c.Bus.Publish(eventbus.CloudEvent(rec, region))
+	if c.trailProject != "" {
+		body, err := json.Marshal(rec)
+		if err == nil {
+			_, err = c.SLS.Append(c.trailProject, c.trailLogstore, sls.LogGroupInput{
+				Topic:  "actiontrail_audit_event",
+				Source: "actiontrail",
+				Logs:   []sls.Log{{Time: c.Clock.Now(), Contents: [][2]string{{"event", string(body)}, {"owner_id", auth.AccountID}}}},
+			})
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "localcloud: actiontrail delivery to %s/%s: %v\n", c.trailProject, c.trailLogstore, err)
+		}
+	}
+}
+
+// Settle waits until no event is queued and no invocation runs, including the
+// work that finishing invocations caused (their writes emit new events).
+func (c *Cloud) Settle(ctx context.Context) error {
+	for {
+		before := c.published.Load()
+		if err := c.Bus.Wait(ctx); err != nil {
+			return err
+		}
+		if err := c.Runtime.Wait(ctx); err != nil {
+			return err
+		}
+		if err := c.Bus.Wait(ctx); err != nil {
+			return err
+		}
+		if c.published.Load() == before {
+			return nil
+		}
+	}
+}
+
+// Advance moves the virtual clock by d, firing every due timer (and log trigger)
+// in time order; each fire's invocations finish before the next instant.
+func (c *Cloud) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
+	c.advanceMu.Lock()
+	defer c.advanceMu.Unlock()
+	if err := c.Settle(ctx); err != nil {
+		return c.Clock.Now(), err
+	}
+	target := c.Clock.Now().Add(d)
+	for {
+		next, ok := c.Timers.NextFire()
+		if !ok || next.After(target) {
+			break
+		}
+		c.Clock.Set(next)
+		c.Timers.AdvanceTo(next)
+		if err := c.Settle(ctx); err != nil {
+			return c.Clock.Now(), err
+		}
+	}
+	c.Clock.Set(target)
+	c.Timers.AdvanceTo(target)
+	return c.Clock.Now(), c.Settle(ctx)
+}
+
+// Endpoints describes how to reach this localcloud.
+func (c *Cloud) Endpoints() Endpoints {
+	e := Endpoints{
+		Addr: c.addr, Region: c.region, AccountID: auth.AccountID,
+		AccessKeyID: c.operator.AccessKeyID, AccessKeySecret: c.operator.AccessKeySecret, UserName: c.operator.Identity.UserName,
+		ECSEndpoint: c.URL(), SLSEndpoint: "http://" + c.region + ".log.aliyuncs.com", HTTPProxy: c.URL(),
+		Trail:  LedgerAddr{Project: c.trailProject, Logstore: c.trailLogstore},
+		Robots: c.robotAddrs(),
+	}
+	for _, fn := range c.functions() {
+		ref := FunctionRef{Resource: fn.Resource, Name: fn.Name}
+		for _, t := range fn.Triggers {
+			ref.Triggers = append(ref.Triggers, t.Type+":"+t.Name)
+			if t.Type == "http" {
+				ref.HTTPURL = c.URL() + "/http/" + fn.Resource
+			}
+		}
+		if e.Ledger.Project == "" && fn.Env["LEDGER_PROJECT"] != "" {
+			e.Ledger = LedgerAddr{Project: fn.Env["LEDGER_PROJECT"], Logstore: fn.Env["LEDGER_LOGSTORE"]}
+		}
+		e.Functions = append(e.Functions, ref)
+	}
+	sort.Slice(e.Functions, func(i, j int) bool { return e.Functions[i].Resource < e.Functions[j].Resource })
+	return e
+}
+
+// function finds a function by s.yaml resource name or function name.
+func (c *Cloud) function(name string) (sconfig.Function, bool) {
+	for _, fn := range c.functions() {
+		if fn.Resource == name || fn.Name == name {
+			return fn, true
+		}
+	}
+	return sconfig.Function{}, false
+}
+
+var errNoFunction = errors.New("no such function")

@@ -1,0 +1,98 @@
+package localcloud
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/porthygiene/porthygiene/localcloud/dingtalk"
+	"github.com/porthygiene/porthygiene/localcloud/ecs"
+)
+
+// Seed is a whole localcloud world: the ECS resources of each region (the
+// format of localcloud/ecs, see localcloud/ecs/SEED.md), SLS projects, VPC flow
+// logs, DingTalk robots and the operator's keys. `porthygiene snapshot` writes
+// the ECS part from a real account.
+type Seed struct {
+	// Region is the default region (cn-hangzhou when empty).
+	Region string `json:"Region,omitempty"`
+	// Regions are the ECS resources, region by region.
+	Regions []ecs.Region `json:"Regions,omitempty"`
+	// Projects are SLS projects and logstores to create.
+	Projects []SeedProject `json:"Projects,omitempty"`
+	// FlowLogs send the traffic of ENIs to a logstore.
+	FlowLogs []FlowLog `json:"FlowLogs,omitempty"`
+	// Robots are the DingTalk robots the sink accepts; default one "ops" robot.
+	Robots []dingtalk.Robot `json:"Robots,omitempty"`
+	// Operator is the RAM user whose keys the endpoints file hands out; keys
+	// are generated when empty.
+	Operator SeedUser `json:"Operator,omitempty"`
+}
+
+// SeedProject is an SLS project with its logstores.
+type SeedProject struct {
+	Name      string         `json:"Name"`
+	Logstores []SeedLogstore `json:"Logstores,omitempty"`
+}
+
+// SeedLogstore is one logstore.
+type SeedLogstore struct {
+	Name   string `json:"Name"`
+	Shards int    `json:"Shards,omitempty"`
+}
+
+// FlowLog is a VPC flow log on one ENI (ResourceType NetworkInterface), a
+// VSwitch or a VPC, delivered to ProjectName/LogStoreName.
+type FlowLog struct {
+	FlowLogID    string `json:"FlowLogId"`
+	RegionID     string `json:"RegionId,omitempty"`
+	ResourceType string `json:"ResourceType"` // NetworkInterface | VSwitch | VPC
+	ResourceID   string `json:"ResourceId"`
+	ProjectName  string `json:"ProjectName"`
+	LogStoreName string `json:"LogStoreName"`
+}
+
+// SeedUser is a RAM user with an AccessKey pair.
+type SeedUser struct {
+	UserName        string `json:"UserName,omitempty"`
+	AccessKeyID     string `json:"AccessKeyId,omitempty"`
+	AccessKeySecret string `json:"AccessKeySecret,omitempty"`
+}
+
+//go:embed default_world.json
+var defaultWorld []byte
+
+// DefaultSeed is the demo's world.
+func DefaultSeed() *Seed {
+	s, err := ParseSeed(defaultWorld)
+	if err != nil {
+		panic(fmt.Sprintf("localcloud: embedded default world: %v", err))
+	}
+	return s
+}
+
+// ParseSeed decodes a seed strictly: unknown fields are errors.
+func ParseSeed(data []byte) (*Seed, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var s Seed
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	return &s, nil
+}
+
+// LoadSeed reads a seed file.
+func LoadSeed(path string) (*Seed, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	s, err := ParseSeed(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
