@@ -1,0 +1,304 @@
+package main
+
+// End-to-end tests of the guard: the real guard binary, run by localcloud's FC
+// runtime from the repo's s.yaml, reacting to changes a human makes with the
+// unmodified ECS SDK. Nothing here calls the guard's Go code directly.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	"github.com/stretchr/testify/require"
+
+	"github.com/porthygiene/porthygiene/localcloud"
+	"github.com/porthygiene/porthygiene/localcloud/faults"
+	"github.com/porthygiene/porthygiene/localcloud/lctest"
+	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/slsapi"
+)
+
+type env struct {
+	t     *testing.T
+	cloud *localcloud.Cloud
+	ecs   *ecs.Client
+	led   *ledger.Ledger
+}
+
+func start(t *testing.T, opts localcloud.Options) *env {
+	t.Helper()
+	c := lctest.Start(t, opts, "guard")
+	e := &env{t: t, cloud: c, ecs: lctest.ECS(t, c)}
+	op := c.Operator()
+	dial := &net.Dialer{Timeout: 2 * time.Second}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, nw, _ string) (net.Conn, error) { return dial.DialContext(ctx, nw, c.Addr()) },
+	}}
+	sls := slsapi.New(slsapi.Config{
+		Endpoint:     "http://" + c.Region() + ".log.aliyuncs.com",
+		Credentials:  func() slsapi.Credentials { return slsapi.Credentials{AccessKeyID: op.AccessKeyID, AccessKeySecret: op.AccessKeySecret} },
+		HTTPClient:   hc,
+		RetryTimeout: 2 * time.Second,
+	})
+	ep := c.Endpoints()
+	e.led = ledger.New(sls, ep.Ledger.Project, ep.Ledger.Logstore)
+	return e
+}
+
+type perm struct {
+	proto, ports, cidr, cidr6, policy, priority, desc string
+}
+
+// authorize is the human: one AuthorizeSecurityGroup call with Permissions.N.
+func (e *env) authorize(group string, ps ...perm) {
+	e.t.Helper()
+	req := ecs.CreateAuthorizeSecurityGroupRequest()
+	req.RegionId = e.cloud.Region()
+	req.SecurityGroupId = group
+	var list []ecs.AuthorizeSecurityGroupPermissions
+	for _, p := range ps {
+		list = append(list, ecs.AuthorizeSecurityGroupPermissions{IpProtocol: p.proto, PortRange: p.ports, SourceCidrIp: p.cidr,
+			Ipv6SourceCidrIp: p.cidr6, Policy: p.policy, Priority: p.priority, Description: p.desc})
+	}
+	req.Permissions = &list
+	_, err := e.ecs.AuthorizeSecurityGroup(req)
+	require.NoError(e.t, err)
+	lctest.Settle(e.t, e.cloud)
+}
+
+// rules lists the group's ingress rules as "PROTO PORTS PEER POLICY".
+func (e *env) rules(group string) []string {
+	e.t.Helper()
+	req := ecs.CreateDescribeSecurityGroupAttributeRequest()
+	req.RegionId = e.cloud.Region()
+	req.SecurityGroupId = group
+	req.Direction = "ingress"
+	resp, err := e.ecs.DescribeSecurityGroupAttribute(req)
+	require.NoError(e.t, err)
+	var out []string
+	for _, p := range resp.Permissions.Permission {
+		peer := p.SourceCidrIp + p.Ipv6SourceCidrIp + p.SourceGroupId + p.SourcePrefixListId
+		out = append(out, fmt.Sprintf("%s %s %s %s", p.IpProtocol, p.PortRange, peer, p.Policy))
+	}
+	return out
+}
+
+func (e *env) revocations(group string) []ledger.Record {
+	e.t.Helper()
+	recs, err := e.led.Query(e.t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindRevocation}, GroupID: group})
+	require.NoError(e.t, err)
+	return recs
+}
+
+// guardResults are the guard's responses, one per invocation.
+func (e *env) guardResults() []map[string]any {
+	var out []map[string]any
+	for _, inv := range e.cloud.Runtime.Invocations() {
+		if inv.Function != "porthygiene-guard" || inv.Initializer {
+			continue
+		}
+		var m map[string]any
+		if json.Unmarshal([]byte(inv.Response), &m) == nil {
+			m["trigger"] = inv.Trigger
+			m["status"] = string(inv.Status)
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestGuardRevokesSSHOpenToTheWorld(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	e.authorize("sg-web", perm{proto: "tcp", ports: "22/22", cidr: "0.0.0.0/0", desc: "debug"})
+
+	require.NotContains(t, e.rules("sg-web"), "TCP 22/22 0.0.0.0/0 Accept", "the exposing rule must be revoked")
+	require.Contains(t, e.rules("sg-web"), "TCP 22/22 10.0.0.0/16 Accept", "the sibling rule on the same port must stay")
+	require.Contains(t, e.rules("sg-web"), "TCP 443/443 0.0.0.0/0 Accept", "443 is allowed to the internet")
+
+	revs := e.revocations("sg-web")
+	require.Len(t, revs, 1)
+	rv, err := revs[0].Revocation()
+	require.NoError(t, err)
+	require.Equal(t, "0.0.0.0/0", rv.Rule.SourceCidrIp)
+	require.Equal(t, "22/22", rv.Rule.PortRange)
+	require.Equal(t, "debug", rv.Rule.Description)
+	require.Equal(t, "alice", rv.Event.ActorUserName, "the backup names who opened it")
+	require.Equal(t, "AuthorizeSecurityGroup", rv.Event.EventName)
+
+	// Our own revoke reaches the guard through the ActionTrail logstore (the
+	// EventBridge pattern names only the events that can open a port): it is
+	// ignored, and alice's event, seen there a second time, is not handled twice.
+	_, err = e.cloud.Advance(t.Context(), 10*time.Second)
+	require.NoError(t, err)
+	require.Len(t, e.revocations("sg-web"), 1)
+	var ownIgnored, dupIgnored bool
+	for _, r := range e.guardResults() {
+		for _, ig := range asStrings(r["ignored"]) {
+			ownIgnored = ownIgnored || strings.Contains(ig, "our own role")
+			dupIgnored = dupIgnored || strings.Contains(ig, "already handled")
+		}
+	}
+	require.True(t, ownIgnored, "the guard's own revoke event must be ignored: %v", e.guardResults())
+	require.True(t, dupIgnored, "an event seen on both paths is handled once: %v", e.guardResults())
+}
+
+func asStrings(v any) []string {
+	l, _ := v.([]any)
+	var out []string
+	for _, x := range l {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestGuardExposureShapes(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	cases := []struct {
+		name   string
+		perms  []perm
+		gone   []string
+		stays  []string
+		revoke int
+	}{
+		// IPv6: ::/0 is the internet too (a c7n remediation missed it).
+		{"ipv6 world", []perm{{proto: "tcp", ports: "3306/3306", cidr6: "::/0"}}, []string{"TCP 3306/3306 ::/0 Accept"}, nil, 1},
+		// ALL -1/-1 opens every tcp and udp port, ssh included.
+		{"all protocols", []perm{{proto: "all", ports: "-1/-1", cidr: "0.0.0.0/0"}}, []string{"ALL -1/-1 0.0.0.0/0 Accept"}, nil, 1},
+		// Two halves of the internet are the internet: both rules go.
+		{"split halves", []perm{{proto: "tcp", ports: "6379/6379", cidr: "0.0.0.0/1"}, {proto: "tcp", ports: "6379/6379", cidr: "128.0.0.0/1"}},
+			[]string{"TCP 6379/6379 0.0.0.0/1 Accept", "TCP 6379/6379 128.0.0.0/1 Accept"}, nil, 2},
+		// 443 may be open to the world.
+		{"https stays", []perm{{proto: "tcp", ports: "443/443", cidr: "0.0.0.0/0", priority: "2"}}, nil, []string{"TCP 443/443 0.0.0.0/0 Accept"}, 0},
+		// GRE has no ports: never reported as ssh.
+		{"gre stays", []perm{{proto: "gre", ports: "-1/-1", cidr: "0.0.0.0/0"}}, nil, []string{"GRE -1/-1 0.0.0.0/0 Accept"}, 0},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			group := createGroup(t, e, fmt.Sprintf("case-%d", i))
+			e.authorize(group, tc.perms...)
+			rules := e.rules(group)
+			for _, g := range tc.gone {
+				require.NotContains(t, rules, g)
+			}
+			for _, s := range tc.stays {
+				require.Contains(t, rules, s)
+			}
+			require.Len(t, e.revocations(group), tc.revoke)
+		})
+	}
+}
+
+// createGroup creates an empty group and returns the id ECS gave it.
+func createGroup(t *testing.T, e *env, name string) string {
+	t.Helper()
+	req := ecs.CreateCreateSecurityGroupRequest()
+	req.RegionId = e.cloud.Region()
+	req.VpcId = "vpc-demo"
+	req.SecurityGroupName = name
+	resp, err := e.ecs.CreateSecurityGroup(req)
+	require.NoError(t, err)
+	lctest.Settle(t, e.cloud)
+	return resp.SecurityGroupId
+}
+
+func TestGuardHigherPriorityDropMakesAcceptHarmless(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	g := createGroup(t, e, "drop")
+	e.authorize(g, perm{proto: "tcp", ports: "22/22", cidr: "0.0.0.0/0", policy: "drop", priority: "1"})
+	e.authorize(g, perm{proto: "tcp", ports: "22/22", cidr: "0.0.0.0/0", policy: "accept", priority: "5"})
+	require.Contains(t, e.rules(g), "TCP 22/22 0.0.0.0/0 Accept")
+	require.Empty(t, e.revocations(g))
+}
+
+func TestGuardLeavesExemptRule(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	until := e.cloud.Clock.Now().Add(72 * time.Hour).Format("2006-01-02")
+	e.authorize("sg-bastion", perm{proto: "tcp", ports: "22/22", cidr: "0.0.0.0/0",
+		desc: "[porthygiene-exempt owner=ops until=" + until + " reason=\"bastion host\"]"})
+	require.Contains(t, e.rules("sg-bastion"), "TCP 22/22 0.0.0.0/0 Accept")
+	require.Empty(t, e.revocations("sg-bastion"))
+
+	// The exemption ends; the hourly sweep closes the rule.
+	_, err := e.cloud.Advance(t.Context(), 5*24*time.Hour)
+	require.NoError(t, err)
+	require.NotContains(t, e.rules("sg-bastion"), "TCP 22/22 0.0.0.0/0 Accept")
+	require.Len(t, e.revocations("sg-bastion"), 1)
+}
+
+func TestGuardSweepFindsRuleWithoutEvent(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	// sg-legacy's RDP rule predates the deployment: no event ever named it.
+	require.Contains(t, e.rules("sg-legacy"), "TCP 3389/3389 0.0.0.0/0 Accept")
+	_, err := e.cloud.Advance(t.Context(), time.Hour)
+	require.NoError(t, err)
+	require.NotContains(t, e.rules("sg-legacy"), "TCP 3389/3389 0.0.0.0/0 Accept")
+	revs := e.revocations("sg-legacy")
+	require.Len(t, revs, 1)
+	rv, err := revs[0].Revocation()
+	require.NoError(t, err)
+	require.Equal(t, "sweep", rv.Event.Source)
+}
+
+func TestGuardJoinExposedGroup(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	req := ecs.CreateJoinSecurityGroupRequest()
+	req.RegionId = e.cloud.Region()
+	req.InstanceId = "i-db-1"
+	req.SecurityGroupId = "sg-legacy"
+	_, err := e.ecs.JoinSecurityGroup(req)
+	require.NoError(t, err)
+	lctest.Settle(t, e.cloud)
+	require.NotContains(t, e.rules("sg-legacy"), "TCP 3389/3389 0.0.0.0/0 Accept")
+	rv, err := e.revocations("sg-legacy")[0].Revocation()
+	require.NoError(t, err)
+	require.Equal(t, "JoinSecurityGroup", rv.Event.EventName)
+}
+
+func TestGuardDuplicatedAndReorderedEvents(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	e.cloud.SetFaults(faults.Config{DuplicateEvents: true, ReorderEvents: true})
+	e.authorize("sg-web", perm{proto: "tcp", ports: "23/23", cidr: "0.0.0.0/0"})
+	e.authorize("sg-web", perm{proto: "tcp", ports: "5900/5900", cidr: "0.0.0.0/0"})
+	e.cloud.Bus.Flush()
+	lctest.Settle(t, e.cloud)
+	rules := e.rules("sg-web")
+	require.NotContains(t, rules, "TCP 23/23 0.0.0.0/0 Accept")
+	require.NotContains(t, rules, "TCP 5900/5900 0.0.0.0/0 Accept")
+	// Concurrent instances may each take a backup (keyed by rule id, identical),
+	// but each rule is revoked by exactly one of them.
+	backedUp := map[string]bool{}
+	for _, r := range e.revocations("sg-web") {
+		backedUp[r.RuleID] = true
+	}
+	require.Len(t, backedUp, 2)
+	revokedBy := map[string]int{}
+	for _, r := range e.guardResults() {
+		for _, id := range asStrings(r["revoked"]) {
+			revokedBy[id]++
+		}
+	}
+	require.Len(t, revokedBy, 2, "both rules revoked: %v", e.guardResults())
+	for id, n := range revokedBy {
+		require.Equal(t, 1, n, "rule %s revoked by %d invocations", id, n)
+	}
+}
+
+func TestGuardSLSTriggerPathAlone(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	require.NoError(t, e.cloud.SetTriggerEnabled("guard", "actiontrail-events", false))
+	e.authorize("sg-web", perm{proto: "tcp", ports: "27017/27017", cidr: "0.0.0.0/0"})
+	require.Contains(t, e.rules("sg-web"), "TCP 27017/27017 0.0.0.0/0 Accept", "no EventBridge delivery yet")
+	_, err := e.cloud.Advance(t.Context(), 10*time.Second)
+	require.NoError(t, err)
+	require.NotContains(t, e.rules("sg-web"), "TCP 27017/27017 0.0.0.0/0 Accept")
+	rv, err := e.revocations("sg-web")[0].Revocation()
+	require.NoError(t, err)
+	require.Equal(t, "sls", rv.Event.Source)
+}

@@ -1,0 +1,73 @@
+package guard
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/porthygiene/porthygiene/shared/policy"
+)
+
+// Env is the function's configuration from its environment (set in s.yaml).
+type Env struct {
+	Policy         *policy.Policy
+	PolicyPath     string // "" when the embedded default is used
+	RoleName       string
+	Regions        []string
+	LedgerProject  string
+	LedgerLogstore string
+	SLSEndpoint    string
+	ECSEndpoint    string
+}
+
+// ParseEnv reads the environment. region is the function's own region, the
+// default for the sweep and for the SLS endpoint. A relative policy path is
+// read next to the binary (the code package), then in the working directory.
+func ParseEnv(getenv func(string) string, region, binDir string) (Env, error) {
+	e := Env{
+		RoleName:       getenv("PORTHYGIENE_ROLE_NAME"),
+		LedgerProject:  getenv("LEDGER_PROJECT"),
+		LedgerLogstore: getenv("LEDGER_LOGSTORE"),
+		SLSEndpoint:    getenv("SLS_ENDPOINT"),
+		ECSEndpoint:    getenv("ECS_ENDPOINT"),
+	}
+	for _, r := range strings.Split(getenv("PORTHYGIENE_REGIONS"), ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			e.Regions = append(e.Regions, r)
+		}
+	}
+	if len(e.Regions) == 0 && region != "" {
+		e.Regions = []string{region}
+	}
+	if e.SLSEndpoint == "" && region != "" {
+		e.SLSEndpoint = "https://" + region + "-intranet.log.aliyuncs.com"
+	}
+	var errs []error
+	if e.RoleName == "" {
+		errs = append(errs, errors.New("PORTHYGIENE_ROLE_NAME is empty: the guard could not recognise (and would react to) its own changes"))
+	}
+	if e.LedgerProject == "" || e.LedgerLogstore == "" {
+		errs = append(errs, errors.New("LEDGER_PROJECT and LEDGER_LOGSTORE are required: the guard never revokes without a backup"))
+	}
+	if len(e.Regions) == 0 {
+		errs = append(errs, errors.New("PORTHYGIENE_REGIONS is empty and the function's region is unknown"))
+	}
+	switch path := getenv("PORTHYGIENE_POLICY"); {
+	case path == "":
+		e.Policy = policy.Default()
+	default:
+		if !filepath.IsAbs(path) && binDir != "" {
+			if _, err := os.Stat(filepath.Join(binDir, path)); err == nil {
+				path = filepath.Join(binDir, path)
+			}
+		}
+		p, err := policy.Load(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PORTHYGIENE_POLICY: %w", err))
+		}
+		e.Policy, e.PolicyPath = p, path
+	}
+	return e, errors.Join(errs...)
+}
