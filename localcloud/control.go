@@ -238,6 +238,10 @@ func (c *Cloud) InjectTraffic(flows []Traffic) (int, error) {
 		}
 		switch status {
 		case "NODATA", "SKIPDATA":
+			// No flow in the window: the flow fields are "-", as VPC writes them.
+			for _, k := range []string{"srcaddr", "srcport", "dstaddr", "dstport", "protocol", "direction", "packets", "bytes", "action", "tcp-flags"} {
+				contents = append(contents, [2]string{k, "-"})
+			}
 		case "OK":
 			proto := strings.ToLower(f.Protocol)
 			if proto == "" {
