@@ -1,0 +1,20 @@
+// Package policy reads porthygiene's policy file: the catalog of sensitive
+// services, the ports allowed to the internet, the internet-wide thresholds,
+// where exemptions are written, the per-function modes and the cap on changes
+// per run. default.yaml, embedded, documents every key.
+//
+// Invariants:
+//
+//   - Parsing is strict: an unknown key, a duplicate key, a value of the wrong
+//     type or an invalid value is an error that names the file, the line and
+//     the key, e.g. `policy.yaml:12: unknown key "sevrity" in services.ssh`
+//     or `policy.yaml:7: services.ssh.severity: unknown severity "hgh" (…)`.
+//   - A file is read on top of the embedded default: omitted keys keep their
+//     default, lists replace, entries under services replace or add the entry
+//     of that name, and `disabled: true` removes a default service. An empty
+//     file is the default policy.
+//   - Every *Policy returned by [Default], [Parse] or [Load] has passed
+//     [Policy.Validate]; [Default] returns a fresh copy each call, so callers
+//     may modify it.
+//   - The package does no I/O except [Load] reading the named file.
+package policy

@@ -1,0 +1,174 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// FieldError is one invalid value, named by its path in the file
+// ("services.ssh.severity", "internetAllowedPorts[1]").
+type FieldError struct {
+	File  string // file name, "" for a policy built by hand
+	Line  int    // 0 when unknown
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	switch {
+	case e.File != "" && e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Field, e.Msg)
+	case e.File != "":
+		return fmt.Sprintf("%s: %s: %s", e.File, e.Field, e.Msg)
+	}
+	return e.Field + ": " + e.Msg
+}
+
+// Validate checks every field and returns all problems joined, each a
+// *FieldError with the file and line when the policy was parsed from a file.
+func (p *Policy) Validate() error {
+	var errs []error
+	bad := func(field, format string, a ...any) {
+		fe := &FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
+		if p.src != nil {
+			fe.File, fe.Line = p.src.name, p.src.lineOf(field)
+		}
+		errs = append(errs, fe)
+	}
+
+	names := make([]string, 0, len(p.Services))
+	for n := range p.Services {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		s := p.Services[name]
+		f := "services." + name
+		if !validName(name) {
+			bad(f, "service name %q: use lowercase letters, digits, '-', '_' and '.'", name)
+		}
+		if s.Disabled {
+			continue
+		}
+		if len(s.Ports) == 0 {
+			bad(f+".ports", "at least one port is required")
+		}
+		for i, port := range s.Ports {
+			if port < 1 || port > 65535 {
+				bad(fmt.Sprintf("%s.ports[%d]", f, i), "port %d out of range 1..65535", port)
+			} else if slices.Index(s.Ports, port) != i {
+				bad(fmt.Sprintf("%s.ports[%d]", f, i), "port %d listed twice", port)
+			}
+		}
+		if len(s.Protocols) == 0 {
+			bad(f+".protocols", "at least one protocol is required (tcp, udp)")
+		}
+		for i, proto := range s.Protocols {
+			switch {
+			case proto != "tcp" && proto != "udp":
+				bad(fmt.Sprintf("%s.protocols[%d]", f, i), "unknown protocol %q (want tcp or udp)", proto)
+			case slices.Index(s.Protocols, proto) != i:
+				bad(fmt.Sprintf("%s.protocols[%d]", f, i), "protocol %q listed twice", proto)
+			}
+		}
+		if s.Severity == "" {
+			bad(f+".severity", "required (critical, high, medium or low)")
+		} else if s.Severity.Rank() == 0 {
+			bad(f+".severity", "unknown severity %q (want critical, high, medium or low)", s.Severity)
+		}
+	}
+	for i, port := range p.InternetAllowedPorts {
+		if port < 1 || port > 65535 {
+			bad(fmt.Sprintf("internetAllowedPorts[%d]", i), "port %d out of range 1..65535", port)
+		}
+	}
+	if p.OtherPorts != SeverityNone && p.OtherPorts.Rank() == 0 {
+		bad("otherPorts", "unknown severity %q (want critical, high, medium, low or none)", p.OtherPorts)
+	}
+	if n := p.Thresholds.IPv4PrefixLen; n < 0 || n > 32 {
+		bad("thresholds.ipv4PrefixLen", "%d out of range 0..32", n)
+	}
+	if n := p.Thresholds.IPv6PrefixLen; n < 0 || n > 128 {
+		bad("thresholds.ipv6PrefixLen", "%d out of range 0..128", n)
+	}
+	if err := checkTagKey(p.Exemptions.TagKey); err != nil {
+		bad("exemptions.tagKey", "%v", err)
+	}
+	if m := p.Exemptions.Marker; m == "" || strings.ContainsAny(m, " \t\r\n[]\"=;") {
+		bad("exemptions.marker", "%q: want a non-empty word without spaces, brackets, quotes, '=' or ';'", m)
+	}
+	for _, m := range []struct {
+		field string
+		mode  Mode
+	}{{"modes.guard", p.Modes.Guard}, {"modes.reaper", p.Modes.Reaper}} {
+		switch m.mode {
+		case ModeEnforce, ModeNotify, ModeDryRun:
+		default:
+			bad(m.field, "unknown mode %q (want enforce, notify or dry-run)", m.mode)
+		}
+	}
+	if p.MaxChangesPerRun < 1 {
+		bad("maxChangesPerRun", "%d: want at least 1", p.MaxChangesPerRun)
+	}
+	if r := p.Replace; r != nil {
+		if len(r.TrustedCIDRs) == 0 && r.TrustedPrefixList == "" {
+			bad("replace", "give trustedCidrs or trustedPrefixList (or leave replace out)")
+		}
+		for i, c := range r.TrustedCIDRs {
+			if _, err := parseCIDR(c); err != nil {
+				bad(fmt.Sprintf("replace.trustedCidrs[%d]", i), "%v", err)
+			}
+		}
+		if pl := r.TrustedPrefixList; pl != "" && (!strings.HasPrefix(pl, "pl-") || len(pl) < 4 || strings.ContainsAny(pl, " \t/")) {
+			bad("replace.trustedPrefixList", "%q is not a prefix list id (pl-…)", pl)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkTagKey applies the ECS tag-key rules.
+func checkTagKey(k string) error {
+	lk := strings.ToLower(k)
+	switch {
+	case k == "":
+		return errors.New("empty tag key")
+	case len(k) > 128:
+		return fmt.Errorf("tag key %q longer than 128 characters", k)
+	case strings.HasPrefix(lk, "acs:") || strings.HasPrefix(lk, "aliyun"):
+		return fmt.Errorf("tag key %q may not start with acs: or aliyun", k)
+	case strings.Contains(lk, "http://") || strings.Contains(lk, "https://"):
+		return fmt.Errorf("tag key %q may not contain http:// or https://", k)
+	}
+	return nil
+}
+
+// parseCIDR parses a CIDR or a plain address, masked.
+func parseCIDR(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("invalid CIDR %q", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("invalid CIDR %q", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
