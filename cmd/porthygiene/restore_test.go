@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	"github.com/stretchr/testify/require"
+
+	"github.com/porthygiene/porthygiene/localcloud"
+	"github.com/porthygiene/porthygiene/localcloud/lctest"
+)
+
+// cli runs one porthygiene command and returns its exit code, stdout and stderr.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(t.Context(), &cliEnv{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}, args)
+	return code, out.String(), errb.String()
+}
+
+func endpointsFileFor(t *testing.T, c *localcloud.Cloud) string {
+	t.Helper()
+	data, err := json.Marshal(c.Endpoints())
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), "endpoints.json")
+	require.NoError(t, os.WriteFile(p, data, 0o600))
+	return p
+}
+
+func ingress(t *testing.T, cl *ecs.Client, region, group string) []string {
+	t.Helper()
+	req := ecs.CreateDescribeSecurityGroupAttributeRequest()
+	req.RegionId, req.SecurityGroupId, req.Direction = region, group, "ingress"
+	resp, err := cl.DescribeSecurityGroupAttribute(req)
+	require.NoError(t, err)
+	var out []string
+	for _, p := range resp.Permissions.Permission {
+		out = append(out, p.IpProtocol+" "+p.PortRange+" "+p.SourceCidrIp+" "+p.Description)
+	}
+	return out
+}
+
+func TestRestoreBringsTheRuleBackWithAnExemption(t *testing.T) {
+	c := lctest.Start(t, localcloud.Options{}, "guard")
+	ep := endpointsFileFor(t, c)
+	cl := lctest.ECS(t, c)
+	req := ecs.CreateAuthorizeSecurityGroupRequest()
+	req.RegionId, req.SecurityGroupId = c.Region(), "sg-web"
+	req.Permissions = &[]ecs.AuthorizeSecurityGroupPermissions{{IpProtocol: "tcp", PortRange: "3389/3389", SourceCidrIp: "0.0.0.0/0", Priority: "7", Description: "vendor rdp"}}
+	_, err := cl.AuthorizeSecurityGroup(req)
+	require.NoError(t, err)
+	lctest.Settle(t, c)
+	require.False(t, hasPrefix(ingress(t, cl, c.Region(), "sg-web"), "TCP 3389/3389 0.0.0.0/0"), "the guard revoked it")
+
+	code, out, errOut := cli(t, "ledger", "--endpoints", ep, "--kind", "revocation", "--json")
+	require.Equal(t, 0, code, errOut)
+	var entries []ledgerEntry
+	require.NoError(t, json.Unmarshal([]byte(out), &entries))
+	require.Len(t, entries, 1)
+	id := entries[0].ID
+	require.Contains(t, entries[0].Summary, "alice")
+
+	// Without an exemption the guard would close it again: refused, nothing changes.
+	code, _, errOut = cli(t, "restore", "--endpoints", ep, "--id", id)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "refused")
+	require.False(t, hasPrefix(ingress(t, cl, c.Region(), "sg-web"), "TCP 3389/3389 0.0.0.0/0"))
+
+	until := time.Now().Add(30 * 24 * time.Hour).Format("2006-01-02")
+	code, out, errOut = cli(t, "restore", "--endpoints", ep, "--id", id, "--exempt-until", until, "--owner", "alice", "--reason", "vendor support window", "--json")
+	require.Equal(t, 0, code, errOut)
+	var res restoreResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	require.NotEmpty(t, res.NewRuleID)
+	lctest.Settle(t, c)
+	rules := ingress(t, cl, c.Region(), "sg-web")
+	require.True(t, hasPrefix(rules, "TCP 3389/3389 0.0.0.0/0 vendor rdp [porthygiene-exempt owner=alice until="+until), "restored exactly, with the exemption marker: %v", rules)
+
+	// The guard leaves it, also at the next sweep.
+	_, err = c.Advance(t.Context(), time.Hour)
+	require.NoError(t, err)
+	require.True(t, hasPrefix(ingress(t, cl, c.Region(), "sg-web"), "TCP 3389/3389 0.0.0.0/0"))
+
+	code, _, errOut = cli(t, "restore", "--endpoints", ep, "--id", id, "--exempt-until", until, "--owner", "alice", "--reason", "again")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "already restored")
+
+	code, out, _ = cli(t, "ledger", "--endpoints", ep, "--kind", "restore")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "exempt until "+until)
+}
+
+func hasPrefix(list []string, p string) bool {
+	for _, s := range list {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRestoreAndLedgerBadInput(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"restore"}, "--id is required"},
+		{[]string{"restore", "--id", "nope"}, "--id"},
+		{[]string{"restore", "--id", "L01M8A19C5GRGVF0X8A", "--exempt-until", "tomorrow", "--owner", "a", "--reason", "b"}, "--exempt-until"},
+		{[]string{"restore", "--id", "L01M8A19C5GRGVF0X8A", "--bogus"}, "bogus"},
+		{[]string{"restore", "--id", "L01M8A19C5GRGVF0X8A"}, "no credentials"},
+		{[]string{"ledger", "--since", "yesterday-ish"}, "--since"},
+		{[]string{"ledger", "extra"}, "unexpected argument"},
+		{[]string{"local", "--config", "/nonexistent/s.yaml"}, "--config"},
+		{[]string{"nosuchcommand"}, "unknown command"},
+	}
+	for _, tc := range cases {
+		code, _, errOut := cli(t, tc.args...)
+		require.Equal(t, 2, code, "%v: %s", tc.args, errOut)
+		require.Contains(t, errOut, tc.want, "%v", tc.args)
+	}
+}
