@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -106,6 +107,9 @@ type Notification struct {
 	Status   string   `json:"status"`         // sent | failed | suppressed
 	Error    string   `json:"error,omitempty"`
 	Attempts int      `json:"attempts,omitempty"`
+	// Until ends a robot's silence (status "penalized", written by
+	// shared/notifystore after a 130101 answer). Added to version 1.
+	Until time.Time `json:"until,omitzero"`
 }
 
 // Outbox (notifier): a message waiting to be sent. Robot required.
@@ -115,6 +119,13 @@ type Outbox struct {
 	Markdown  string    `json:"markdown"`
 	Refs      []string  `json:"refs,omitempty"`
 	NotBefore time.Time `json:"notBefore,omitzero"`
+	// Pending is the notifier's queued event (a notify.Pending as JSON, opaque
+	// here), keyed by Meta.EventID; written by shared/notifystore. Added to
+	// version 1.
+	Pending json.RawMessage `json:"pending,omitempty"`
+	// Done is a tombstone: the event Meta.EventID left the outbox (delivered
+	// or dropped). Added to version 1.
+	Done bool `json:"done,omitempty"`
 }
 
 // validateKind checks the kind's required fields and decodes the body strictly.

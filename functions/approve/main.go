@@ -1,0 +1,57 @@
+// Command approve is the approve function: the HTTP trigger behind the
+// decision buttons of porthygiene's DingTalk messages. A valid, unused,
+// unexpired signed link records a decision in the ledger; anything else
+// changes nothing and says why (see shared/approve).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fc"
+	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
+
+	"github.com/porthygiene/porthygiene/shared/approve"
+	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/slsapi"
+	"github.com/porthygiene/porthygiene/shared/trigger"
+)
+
+type handler struct {
+	approve *approve.Handler
+	log     *slog.Logger
+}
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	fc.Start(newHandler(os.Getenv, log).Handle)
+}
+
+// newHandler builds the clients once; they are reused by warm invocations.
+// A configuration error is logged, and the approve handler, left without a
+// ledger, then refuses every link with 503.
+func newHandler(getenv func(string) string, log *slog.Logger) *handler {
+	cfg, err := approve.ParseConfig(getenv, getenv("FC_REGION"))
+	h := &handler{approve: &approve.Handler{Key: cfg.SigningKey, Logger: log}, log: log}
+	if err != nil {
+		log.Error("configuration: every decision link will be refused", "error", err)
+		return h
+	}
+	h.approve.Ledger = ledger.New(slsapi.New(slsapi.Config{Endpoint: cfg.SLSEndpoint}), cfg.LedgerProject, cfg.LedgerLogstore)
+	return h
+}
+
+// Handle is one click: the invocation's STS credentials go with the context.
+func (h *handler) Handle(ctx context.Context, payload []byte) (trigger.HTTPResponse, error) {
+	if fctx, ok := fccontext.FromContext(ctx); ok {
+		c := fctx.Credentials
+		ctx = slsapi.ContextWithCredentials(ctx, slsapi.Credentials{AccessKeyID: c.AccessKeyId, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken})
+	}
+	ev, err := trigger.DecodeHTTP(payload)
+	if err != nil {
+		h.log.WarnContext(ctx, "not an HTTP trigger event", "error", err)
+		return trigger.HTTPResponse{StatusCode: 400, Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8"}, Body: "bad request\n"}, nil
+	}
+	return h.approve.Handle(ctx, ev), nil
+}
