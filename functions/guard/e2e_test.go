@@ -41,8 +41,10 @@ func start(t *testing.T, opts localcloud.Options) *env {
 		DialContext: func(ctx context.Context, nw, _ string) (net.Conn, error) { return dial.DialContext(ctx, nw, c.Addr()) },
 	}}
 	sls := slsapi.New(slsapi.Config{
-		Endpoint:     "http://" + c.Region() + ".log.aliyuncs.com",
-		Credentials:  func() slsapi.Credentials { return slsapi.Credentials{AccessKeyID: op.AccessKeyID, AccessKeySecret: op.AccessKeySecret} },
+		Endpoint: "http://" + c.Region() + ".log.aliyuncs.com",
+		Credentials: func() slsapi.Credentials {
+			return slsapi.Credentials{AccessKeyID: op.AccessKeyID, AccessKeySecret: op.AccessKeySecret}
+		},
 		HTTPClient:   hc,
 		RetryTimeout: 2 * time.Second,
 	})

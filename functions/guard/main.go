@@ -16,10 +16,12 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
+	"github.com/porthygiene/porthygiene/shared/approve"
 	"github.com/porthygiene/porthygiene/shared/ecsapi"
 	"github.com/porthygiene/porthygiene/shared/guard"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/notify"
+	"github.com/porthygiene/porthygiene/shared/notifystore"
 	"github.com/porthygiene/porthygiene/shared/slsapi"
 	"github.com/porthygiene/porthygiene/shared/trigger"
 )
@@ -72,13 +74,21 @@ func newHandler(getenv func(string) string, log *slog.Logger) (*handler, error) 
 	case err != nil:
 		return nil, err
 	default:
-		// TODO(lead): notifystore (ledger-backed) once it lands.
-		h.notifier, err = notify.New(notify.Options{Robots: ncfg.Robots, Lang: ncfg.Lang, Outbox: &notify.MemOutbox{}, Delivered: &notify.MemDelivered{}, Budget: &notify.MemBudget{}, Logger: log})
+		// The notifier's outbox, dedup memory and per-robot budget live in the
+		// ledger: warm instances share no memory.
+		store := notifystore.New(h.ledger, notifystore.Options{Function: "guard"})
+		h.notifier, err = notify.New(notify.Options{Robots: ncfg.Robots, Lang: ncfg.Lang, Outbox: store, Delivered: store, Budget: store, Logger: log})
 		if err != nil {
 			return nil, err
 		}
 	}
-	h.guard, err = guard.New(guard.Config{Policy: env.Policy, RoleName: env.RoleName, Regions: env.Regions, Logger: log})
+	gc := guard.Config{Policy: env.Policy, RoleName: env.RoleName, Regions: env.Regions, Logger: log}
+	if key, base := getenv("APPROVE_SIGNING_KEY"), getenv("APPROVE_URL"); key != "" && base != "" {
+		gc.Buttons = func(ev notify.Event, now time.Time) []notify.Button {
+			return approve.ButtonsIn(ncfg.Lang, []byte(key), base, ev, now)
+		}
+	}
+	h.guard, err = guard.New(gc)
 	return h, err
 }
 

@@ -108,6 +108,17 @@ type Config struct {
 	// PageSize, if positive, replaces each paged API's maximum page size,
 	// kept within the API's range. For tests that exercise paging.
 	PageSize int
+	// QPS, if positive, paces this Client (and every Client derived from it
+	// with WithCredentials) to at most QPS requests per second, retries and
+	// pages included: each attempt first waits for a token. Use one Client
+	// per region and set QPS to the share of the region's ECS rate limit this
+	// process may use. 0: no client-side limit (only the reactive backoff on
+	// throttling).
+	QPS float64
+	// Burst is how many requests may go at once after an idle spell
+	// (default min(QPS, MaxDefaultBurst), at least 1): enough for one event's
+	// few calls without waiting, small against the API's per-second window.
+	Burst int
 	// OnCall, if set, is called after every HTTP attempt (so retries count).
 	// Callers use it to count API calls per event; the context is the one
 	// passed to the Client method. It must be safe for concurrent use.
@@ -119,7 +130,8 @@ type Call struct {
 	Op       string // ECS action
 	Attempt  int    // 1 for the first attempt of a logical call
 	Duration time.Duration
-	Err      error // nil on success; an *APIError or a context error otherwise
+	Waited   time.Duration // time spent waiting for the client-side rate limit (Config.QPS)
+	Err      error         // nil on success; an *APIError or a context error otherwise
 }
 
 // Client is the ECS adapter. It is safe for concurrent use; build it once
@@ -130,6 +142,7 @@ type Client struct {
 	domain    string // host[:port]
 	transport http.RoundTripper
 	redactor  redactor
+	limiter   *limiter  // nil without Config.QPS; shared with derived Clients
 	pool      sync.Pool // *conn
 }
 
@@ -161,6 +174,12 @@ func New(cfg Config) (*Client, error) {
 	if cfg.PageSize < 0 {
 		errs = append(errs, fmt.Errorf("PageSize %d: must not be negative", cfg.PageSize))
 	}
+	if cfg.QPS < 0 || math.IsNaN(cfg.QPS) || math.IsInf(cfg.QPS, 0) {
+		errs = append(errs, fmt.Errorf("QPS %v: must be a finite number, 0 or more", cfg.QPS))
+	}
+	if cfg.Burst < 0 {
+		errs = append(errs, fmt.Errorf("Burst %d: must not be negative", cfg.Burst))
+	}
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = DefaultCallTimeout
 	}
@@ -180,19 +199,23 @@ func New(cfg Config) (*Client, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("ecsapi: invalid config: %w", errors.Join(err, ErrInvalid))
 	}
-	return &Client{
+	c := &Client{
 		cfg:       cfg,
 		scheme:    scheme,
 		domain:    domain,
 		transport: newTransport(),
 		redactor:  newRedactor(cfg.Credentials),
-	}, nil
+	}
+	if cfg.QPS > 0 {
+		c.limiter = newLimiter(cfg.QPS, cfg.Burst)
+	}
+	return c, nil
 }
 
 // WithCredentials returns a Client that signs with creds and otherwise shares
 // c's configuration and connections. Function Compute hands out fresh STS
 // credentials per invocation: build one Client in main, derive one per
-// invocation.
+// invocation. The derived Client shares c's rate limit (Config.QPS).
 func (c *Client) WithCredentials(creds Credentials) (*Client, error) {
 	if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
 		return nil, fmt.Errorf("ecsapi: credentials need an AccessKeyID and an AccessKeySecret: %w", ErrInvalid)
@@ -205,6 +228,7 @@ func (c *Client) WithCredentials(creds Credentials) (*Client, error) {
 		domain:    c.domain,
 		transport: c.transport,
 		redactor:  newRedactor(creds),
+		limiter:   c.limiter,
 	}, nil
 }
 
@@ -363,6 +387,13 @@ func (c *Client) call(ctx context.Context, op string, send func(api *ecs.Client)
 		if err := ctx.Err(); err != nil {
 			return interrupted(op, err, last)
 		}
+		var waited time.Duration
+		if c.limiter != nil {
+			var err error
+			if waited, err = c.limiter.wait(ctx); err != nil {
+				return interrupted(op, err, last)
+			}
+		}
 		cn, err := c.conn()
 		if err != nil {
 			return err
@@ -386,7 +417,7 @@ func (c *Client) call(ctx context.Context, op string, send func(api *ecs.Client)
 			report = apiErr
 		}
 		if c.cfg.OnCall != nil {
-			c.cfg.OnCall(ctx, Call{Op: op, Attempt: attempt, Duration: took, Err: report})
+			c.cfg.OnCall(ctx, Call{Op: op, Attempt: attempt, Duration: took, Waited: waited, Err: report})
 		}
 		switch {
 		case err == nil:

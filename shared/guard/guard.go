@@ -9,10 +9,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/porthygiene/porthygiene/shared/clock"
 	"github.com/porthygiene/porthygiene/shared/ecsapi"
+	"github.com/porthygiene/porthygiene/shared/exemption"
 	"github.com/porthygiene/porthygiene/shared/exposure"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/notify"
@@ -37,6 +39,7 @@ var _ Cloud = (*ecsapi.Client)(nil)
 type Ledger interface {
 	Append(ctx context.Context, recs ...ledger.Record) error
 	SeenEvent(ctx context.Context, key string) (bool, error)
+	Query(ctx context.Context, f ledger.Filter) ([]ledger.Record, error)
 }
 
 var _ Ledger = (*ledger.Ledger)(nil)
@@ -87,7 +90,19 @@ type Config struct {
 	Wall func() time.Time
 	// UndoCommand formats the command that undoes a revocation.
 	UndoCommand func(ledgerID string) string
+	// Buttons returns the decision links offered with a notification (the
+	// approve function's signed URLs); nil offers none.
+	Buttons func(ev notify.Event, now time.Time) []notify.Button
+	// SweepWorkers is how many groups the sweep reads at once (default
+	// DefaultSweepWorkers). The ECS client's rate limit (ecsapi.Config.QPS),
+	// not this number, bounds the call rate: enough workers keep the limit
+	// busy while each call waits on the network.
+	SweepWorkers int
 }
+
+// DefaultSweepWorkers is the default Config.SweepWorkers: at a typical
+// 20-50 ms per ECS call, 8 workers can use up to 160-400 calls per second.
+const DefaultSweepWorkers = 8
 
 // handled are the ActionTrail events that can open a port (or expose one).
 var handled = map[string]bool{
@@ -117,6 +132,9 @@ func New(cfg Config) (*Guard, error) {
 	if cfg.Wall == nil {
 		cfg.Wall = time.Now
 	}
+	if cfg.SweepWorkers <= 0 {
+		cfg.SweepWorkers = DefaultSweepWorkers
+	}
 	if cfg.UndoCommand == nil {
 		cfg.UndoCommand = func(id string) string {
 			return "porthygiene restore --id " + id + " --exempt-until YYYY-MM-DD --owner NAME --reason TEXT"
@@ -141,13 +159,22 @@ type Result struct {
 	Partial  bool     `json:"partial,omitempty"`  // the sweep stopped at the deadline
 }
 
-// run is one invocation's state.
+// run is one invocation's state. The sweep reconciles groups concurrently:
+// mu guards res, changes and events, and is held while acting (deciding
+// against the cap, backing up, revoking), so acting stays sequential.
 type run struct {
-	deps    Deps
-	now     time.Time
+	deps Deps
+	now  time.Time
+
+	mu      sync.Mutex
 	res     *Result
 	changes int // revokes so far (the cap)
 	events  []notify.Event
+
+	// prefixLists caches prefix-list entries for the rest of the run; nil
+	// (no caching) outside the sweep, where every event re-reads them.
+	plMu        sync.Mutex
+	prefixLists map[string][]netip.Prefix
 }
 
 // Handle processes one trigger payload. A malformed or unknown payload is
@@ -295,7 +322,7 @@ func (g *Guard) handleRecord(ctx context.Context, r *run, rec trigger.ActionTrai
 	}
 	var errs []error
 	for _, gid := range groups {
-		if err := g.reconcile(ctx, r, region, gid, ec); err != nil {
+		if err := g.reconcile(ctx, r, target{region: region, id: gid}, ec); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -312,8 +339,12 @@ func (g *Guard) handleRecord(ctx context.Context, r *run, rec trigger.ActionTrai
 	return nil
 }
 
-// sweep evaluates every group of the regions (or the given groups).
+// sweep evaluates every group of the regions (or the given groups). The
+// listing carries each group's tags, so the sweep reads only the rules (one
+// DescribeSecurityGroupAttribute per page) of each group; Config.SweepWorkers
+// groups at a time, paced by the ECS client's rate limit.
 func (g *Guard) sweep(ctx context.Context, r *run, regions, only []string) error {
+	r.prefixLists = map[string][]netip.Prefix{}
 	var errs []error
 	for _, region := range regions {
 		cloud, err := r.deps.Cloud(region)
@@ -326,17 +357,59 @@ func (g *Guard) sweep(ctx context.Context, r *run, regions, only []string) error
 			errs = append(errs, fmt.Errorf("guard: list groups in %s: %w", region, err))
 			continue
 		}
-		for _, grp := range groups {
-			if deadlineNear(ctx) {
-				r.res.Partial = true
-				return errors.Join(append(errs, fmt.Errorf("guard: sweep of %s stopped before the deadline at group %s", region, grp.ID))...)
-			}
-			if err := g.reconcile(ctx, r, region, grp.ID, ledger.EventContext{Source: "sweep"}); err != nil {
-				errs = append(errs, err)
-			}
+		stopped, err := g.sweepGroups(ctx, r, cloud, region, groups)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if stopped {
+			return errors.Join(errs...)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// sweepGroups reconciles groups with Config.SweepWorkers workers. stopped
+// reports that the deadline came near before every group was handed out.
+func (g *Guard) sweepGroups(ctx context.Context, r *run, cloud Cloud, region string, groups []ecsapi.Group) (stopped bool, err error) {
+	work := make(chan ecsapi.Group)
+	var (
+		wg     sync.WaitGroup
+		errMu  sync.Mutex
+		errs   []error
+		worker = func() {
+			defer wg.Done()
+			for grp := range work {
+				tags := grp.Tags
+				if tags == nil {
+					tags = map[string]string{}
+				}
+				if err := g.reconcile(ctx, r, target{region: region, id: grp.ID, tags: tags, cloud: cloud}, ledger.EventContext{Source: "sweep"}); err != nil {
+					errMu.Lock()
+					errs = append(errs, err)
+					errMu.Unlock()
+				}
+			}
+		}
+	)
+	for range min(g.cfg.SweepWorkers, len(groups)) {
+		wg.Add(1)
+		go worker()
+	}
+	for _, grp := range groups {
+		if deadlineNear(ctx) {
+			close(work)
+			wg.Wait()
+			r.mu.Lock()
+			r.res.Partial = true
+			r.mu.Unlock()
+			errs = append(errs, fmt.Errorf("guard: sweep of %s stopped before the deadline at group %s", region, grp.ID))
+			return true, errors.Join(errs...)
+		}
+		work <- grp
+	}
+	close(work)
+	wg.Wait()
+	return false, errors.Join(errs...)
 }
 
 func deadlineNear(ctx context.Context) bool {
@@ -344,11 +417,24 @@ func deadlineNear(ctx context.Context) bool {
 	return ok && time.Until(dl) < 2*time.Second
 }
 
+// target is one group to reconcile. tags, when not nil, are the group's tags
+// as this invocation just listed them (the sweep's DescribeSecurityGroups
+// carries them); nil means "read them if they matter".
+// cloud, when not nil, is the region's client (else Deps.Cloud builds one).
+type target struct {
+	region, id string
+	tags       map[string]string
+	cloud      Cloud
+}
+
 // reconcile re-reads one group, evaluates it and acts by policy.
-func (g *Guard) reconcile(ctx context.Context, r *run, region, gid string, ec ledger.EventContext) error {
-	cloud, err := r.deps.Cloud(region)
-	if err != nil {
-		return err
+func (g *Guard) reconcile(ctx context.Context, r *run, t target, ec ledger.EventContext) error {
+	region, gid, cloud := t.region, t.id, t.cloud
+	if cloud == nil {
+		var err error
+		if cloud, err = r.deps.Cloud(region); err != nil {
+			return err
+		}
 	}
 	attr, err := cloud.DescribeRules(ctx, gid)
 	if errors.Is(err, ecsapi.ErrNotFound) {
@@ -358,42 +444,59 @@ func (g *Guard) reconcile(ctx context.Context, r *run, region, gid string, ec le
 	if err != nil {
 		return fmt.Errorf("guard: read rules of %s: %w", gid, err)
 	}
+	r.mu.Lock()
 	r.res.Groups = append(r.res.Groups, gid)
-	tags, err := cloud.GroupTags(ctx, gid)
-	if err != nil {
-		return fmt.Errorf("guard: read tags of %s: %w", gid, err)
+	r.mu.Unlock()
+	in := exposure.Input{Rules: attr.Rules, PrefixLists: g.prefixLists(ctx, r, cloud, attr.Rules), Now: r.now}
+	tags := t.tags
+	if tags == nil {
+		// Tags only take exposure away (exemptions) and route reports: a
+		// group with no finding without its tags has none with them, and
+		// most events touch groups that stay clean. Read them only then.
+		if len(g.eval.Evaluate(in).Findings) == 0 {
+			return nil
+		}
+		if tags, err = cloud.GroupTags(ctx, gid); err != nil {
+			return fmt.Errorf("guard: read tags of %s: %w", gid, err)
+		}
 	}
-	pls := exposure.PrefixLists{}
-	for _, ru := range attr.Rules {
-		if ru.Peer.Kind != rule.PeerPrefixList {
-			continue
-		}
-		if _, done := pls[ru.Peer.ID]; done {
-			continue
-		}
-		entries, err := cloud.PrefixListEntries(ctx, ru.Peer.ID)
-		if err != nil {
-			// Unresolved: the evaluator reports the rule as unknown, never safe.
-			g.log.WarnContext(ctx, "prefix list unresolved", "prefixList", ru.Peer.ID, "error", err)
-			continue
-		}
-		pls[ru.Peer.ID] = entries
-	}
-	rep := g.eval.Evaluate(exposure.Input{Rules: attr.Rules, Tags: map[string]map[string]string{gid: tags}, PrefixLists: pls, Now: r.now})
+	in.Tags = map[string]map[string]string{gid: tags}
+	rep := g.eval.Evaluate(in)
 	if len(rep.Findings) == 0 {
 		return nil
 	}
-	r.res.Findings += len(rep.Findings)
+	// The owners' decisions (DingTalk buttons) are read only for groups with
+	// findings: "keep" exempts, "close" closes even what policy only reports.
+	exempt, closeNow := g.decisions(ctx, r, gid)
+	if len(exempt) > 0 {
+		in.Exemptions = exempt
+		rep = g.eval.Evaluate(in)
+	}
+	for _, ru := range attr.Rules {
+		reason, ok := closeNow[ru.ID]
+		if !ok || slices.ContainsFunc(rep.Findings, func(f exposure.Finding) bool { return f.RuleID == ru.ID }) {
+			continue
+		}
+		rep.Findings = append(rep.Findings, exposure.Finding{GroupID: gid, RuleID: ru.ID, Direction: ru.Direction, Protocol: ru.Protocol,
+			PortRange: ru.Ports.String(), Source: ru.Peer.String(), Priority: ru.Priority, Reason: reason, Rule: ru})
+	}
+	if len(rep.Findings) == 0 {
+		return nil
+	}
 	owner := ownerFromTags(tags)
 	mode := g.cfg.Policy.Modes.Guard
 
+	// Acting is sequential within a run: the cap is shared.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res.Findings += len(rep.Findings)
 	// One decision per rule (a rule can appear once per finding).
 	var revoke []exposure.Finding
 	for _, f := range rep.Findings {
 		switch {
 		case mode == policy.ModeDryRun:
 			g.log.InfoContext(ctx, "dry-run: would revoke", "group", gid, "rule", f.RuleID, "ports", f.Ports, "source", f.Source, "reason", f.Reason)
-		case mode == policy.ModeNotify || f.Unknown:
+		case (mode == policy.ModeNotify || f.Unknown) && closeNow[f.RuleID] == "":
 			r.res.Notified = append(r.res.Notified, f.RuleID)
 			r.events = append(r.events, g.event(f, region, attr.Name, ec, owner, notify.KindExposureFound, "reported, not changed ("+string(mode)+" mode)", ""))
 		case r.changes >= g.cfg.Policy.MaxChangesPerRun:
@@ -412,7 +515,85 @@ func (g *Guard) reconcile(ctx context.Context, r *run, region, gid string, ec le
 	return g.revoke(ctx, r, cloud, region, attr.Name, gid, revoke, ec, owner)
 }
 
-// revoke backs up, then revokes exactly the offending rules by id.
+// prefixLists resolves the prefix lists the rules refer to. An unresolved
+// list is left out: the evaluator then reports its rules as unknown, never
+// safe. The sweep caches the lists for the rest of its run (many groups
+// share a few lists); events always re-read them.
+func (g *Guard) prefixLists(ctx context.Context, r *run, cloud Cloud, rules []rule.Rule) exposure.PrefixLists {
+	pls := exposure.PrefixLists{}
+	for _, ru := range rules {
+		if ru.Peer.Kind != rule.PeerPrefixList {
+			continue
+		}
+		if _, done := pls[ru.Peer.ID]; done {
+			continue
+		}
+		r.plMu.Lock()
+		entries, cached := r.prefixLists[ru.Peer.ID]
+		r.plMu.Unlock()
+		if cached {
+			pls[ru.Peer.ID] = entries
+			continue
+		}
+		entries, err := cloud.PrefixListEntries(ctx, ru.Peer.ID)
+		if err != nil {
+			g.log.WarnContext(ctx, "prefix list unresolved", "prefixList", ru.Peer.ID, "error", err)
+			continue
+		}
+		pls[ru.Peer.ID] = entries
+		r.plMu.Lock()
+		if r.prefixLists != nil {
+			r.prefixLists[ru.Peer.ID] = entries
+		}
+		r.plMu.Unlock()
+	}
+	return pls
+}
+
+// decisions reads the owners' recorded decisions for a group (DingTalk
+// buttons, through the approve function): the first record of each link
+// counts (replays are refused there), and per rule the latest decision wins.
+// Active "keep" decisions become exemptions; "close" decisions name rules to
+// close now. A ledger that cannot be read yields no decision: the policy alone
+// then decides, which never keeps an exposure open by mistake.
+func (g *Guard) decisions(ctx context.Context, r *run, gid string) (map[exposure.RuleRef]exemption.Exemption, map[string]string) {
+	if r.deps.Ledger == nil {
+		return nil, nil
+	}
+	recs, err := r.deps.Ledger.Query(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindDecision}, GroupID: gid, Since: r.now.Add(-366 * 24 * time.Hour)})
+	if err != nil {
+		g.log.WarnContext(ctx, "read decisions", "group", gid, "error", err)
+		return nil, nil
+	}
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Time.Before(recs[j].Time) })
+	seen := map[string]bool{}
+	latest := map[string]ledger.Decision{}
+	for _, rec := range recs {
+		if rec.RuleID == "" || seen[rec.EventID] {
+			continue
+		}
+		seen[rec.EventID] = true
+		if d, err := rec.Decision(); err == nil {
+			latest[rec.RuleID] = d
+		}
+	}
+	exempt := map[exposure.RuleRef]exemption.Exemption{}
+	closeNow := map[string]string{}
+	for ruleID, d := range latest {
+		switch d.Action {
+		case "exempt":
+			if d.Until.After(r.now) {
+				exempt[exposure.RuleRef{GroupID: gid, RuleID: ruleID}] = exemption.Exemption{Owner: d.By, Reason: d.Reason, Until: d.Until}
+			}
+		case "close":
+			closeNow[ruleID] = "closed at the owner's request (" + d.Via + ")"
+		}
+	}
+	return exempt, closeNow
+}
+
+// revoke backs up, then revokes exactly the offending rules by id. The
+// caller holds r.mu.
 func (g *Guard) revoke(ctx context.Context, r *run, cloud Cloud, region, name, gid string, fs []exposure.Finding, ec ledger.EventContext, owner notify.Owner) error {
 	recs := make([]ledger.Record, 0, len(fs))
 	byDir := map[rule.Direction][]string{}
@@ -553,6 +734,9 @@ func (g *Guard) event(f exposure.Finding, region, groupName string, ec ledger.Ev
 	}
 	if ledgerID != "" {
 		ev.UndoCommand = g.cfg.UndoCommand(ledgerID)
+	}
+	if g.cfg.Buttons != nil {
+		ev.Buttons = g.cfg.Buttons(ev, g.cfg.Wall())
 	}
 	return ev
 }
