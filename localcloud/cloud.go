@@ -73,9 +73,10 @@ type Cloud struct {
 	Timers   *timers.Scheduler
 	Project  *sconfig.Project
 
-	operator auth.Credential
-	region   string
-	seed     Seed
+	operator   auth.Credential
+	signingKey string
+	region     string
+	seed       Seed
 
 	ln   net.Listener
 	srv  *http.Server
@@ -149,16 +150,17 @@ func Start(opts Options) (*Cloud, error) {
 		seed.Region = "cn-hangzhou"
 	}
 	c := &Cloud{
-		opts:     opts,
-		Clock:    vclock.New(start),
-		Auth:     auth.NewStore(),
-		Stats:    &stats.Stats{},
-		Faults:   &faults.Set{},
-		Bus:      &eventbus.Bus{},
-		Timers:   timers.NewScheduler(start),
-		region:   seed.Region,
-		seed:     seed,
-		disabled: map[string]bool{},
+		opts:       opts,
+		Clock:      vclock.New(start),
+		Auth:       auth.NewStore(),
+		Stats:      &stats.Stats{},
+		Faults:     &faults.Set{},
+		Bus:        &eventbus.Bus{},
+		Timers:     timers.NewScheduler(start),
+		region:     seed.Region,
+		seed:       seed,
+		disabled:   map[string]bool{},
+		signingKey: randomHex(24),
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -272,6 +274,8 @@ func (c *Cloud) functionEnv() map[string]string {
 		"SLS_ENDPOINT":    "http://" + c.region + ".log.aliyuncs.com",
 		"DINGTALK_ROBOTS": string(robots),
 		"APPROVE_URL":     c.URL() + "/http/approve",
+		// A signing key for the decision links, local to this run.
+		"APPROVE_SIGNING_KEY": c.signingKey,
 	}
 }
 

@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -303,4 +306,58 @@ func TestGuardSLSTriggerPathAlone(t *testing.T) {
 	rv, err := e.revocations("sg-web")[0].Revocation()
 	require.NoError(t, err)
 	require.Equal(t, "sls", rv.Event.Source)
+}
+
+// TestGuardHonoursDecisionButtons: in notify mode the guard reports with
+// signed "keep open" / "close now" links; clicking them (the approve function,
+// HTTP trigger) records a decision that the next sweep honours.
+func TestGuardHonoursDecisionButtons(t *testing.T) {
+	pol := filepath.Join(t.TempDir(), "notify.yaml")
+	require.NoError(t, os.WriteFile(pol, []byte("modes:\n  guard: notify\n"), 0o644))
+	c := lctest.Start(t, localcloud.Options{Getenv: func(k string) string {
+		if k == "PORTHYGIENE_POLICY" {
+			return pol
+		}
+		return ""
+	}}, "guard", "approve")
+	e := &env{t: t, cloud: c, ecs: lctest.ECS(t, c)}
+	e.authorize("sg-web", perm{proto: "tcp", ports: "6379/6379", cidr: "0.0.0.0/0", desc: "redis debug"})
+	e.authorize("sg-db", perm{proto: "tcp", ports: "5432/5432", cidr: "0.0.0.0/0", desc: "pg for the vendor"})
+	require.Contains(t, e.rules("sg-web"), "TCP 6379/6379 0.0.0.0/0 Accept", "notify mode changes nothing")
+
+	button := func(group, title string) string {
+		for _, m := range c.DingTalk.Messages("") {
+			if !strings.Contains(m.Text, group) {
+				continue
+			}
+			for _, b := range m.Buttons {
+				if strings.Contains(b.Title, title) {
+					return b.ActionURL
+				}
+			}
+			for _, l := range regexp.MustCompile(`\((http://[^)]+)\)`).FindAllStringSubmatch(m.Text, -1) {
+				if strings.Contains(m.Text, title) && strings.Contains(l[1], "a="+map[string]string{"关闭": "close", "保持": "keep"}[title]) {
+					return l[1]
+				}
+			}
+		}
+		t.Fatalf("no %q button for %s in %+v", title, group, c.DingTalk.Messages(""))
+		return ""
+	}
+	click := func(u string) int {
+		resp, err := http.Get(u)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, 200, click(button("sg-web", "关闭")))
+	keep := button("sg-db", "保持")
+	require.Equal(t, 200, click(keep))
+	require.Equal(t, 409, click(keep), "a link works once")
+	require.Equal(t, 403, click(strings.Replace(keep, "a=keep", "a=close", 1)), "a tampered link is refused")
+
+	_, err := c.Advance(t.Context(), time.Hour) // the sweep honours the decisions
+	require.NoError(t, err)
+	require.NotContains(t, e.rules("sg-web"), "TCP 6379/6379 0.0.0.0/0 Accept", "closed at the owner's request")
+	require.Contains(t, e.rules("sg-db"), "TCP 5432/5432 0.0.0.0/0 Accept", "kept open by the owner's decision")
 }
