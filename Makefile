@@ -22,14 +22,29 @@ build: cli
 cli:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/porthygiene ./cmd/porthygiene
 
-## vet + race tests: the README's test command.
-test: vet
+## vet + race tests: the README's test command. deps first: the s.yaml check
+## (internal/deploytest) runs the Serverless Devs CLI and ajv from node_modules.
+test: vet deps
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+## deps: the Node.js tools of the offline s.yaml check (@serverless-devs/s, ajv),
+## exactly as package-lock.json pins them; reinstalled when either file changes.
+## Without npm it only warns: the check then skips, except in CI (CI=true) where it fails.
+.PHONY: deps
+deps: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "npm ci (s.yaml check tools)"; \
+		npm ci --no-audit --no-fund && touch $@; \
+	else \
+		echo "npm not found: the s.yaml check (internal/deploytest) will be skipped; install Node.js >= 18 and npm"; \
+	fi
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s).
 fuzz:
