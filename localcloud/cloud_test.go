@@ -39,6 +39,8 @@ func authorizeSSH(t *testing.T, cl *ecs.Client, region, group string) {
 func TestLocalFromAnotherProcess(t *testing.T) {
 	guardDir, err := lctest.Build("guard")
 	require.NoError(t, err)
+	approveDir, err := lctest.Build("approve")
+	require.NoError(t, err)
 	bin := filepath.Join(t.TempDir(), "porthygiene")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/porthygiene")
 	build.Dir = lctest.RepoRoot()
@@ -47,7 +49,7 @@ func TestLocalFromAnotherProcess(t *testing.T) {
 
 	epFile := filepath.Join(t.TempDir(), "endpoints.json")
 	cmd := exec.Command(bin, "local", "--addr", "127.0.0.1:0", "--endpoints-file", epFile,
-		"--config", filepath.Join(lctest.RepoRoot(), "s.yaml"), "--code-dir", "guard="+guardDir)
+		"--config", filepath.Join(lctest.RepoRoot(), "s.yaml"), "--code-dir", "guard="+guardDir, "--code-dir", "approve="+approveDir)
 	cmd.Env = append(os.Environ(), "DINGTALK_ROBOTS=", "ECS_ENDPOINT=")
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)

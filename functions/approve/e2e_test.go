@@ -41,10 +41,8 @@ func start(t *testing.T, key string) *env {
 // only the approve function.
 func startWith(t *testing.T, config, key string) *env {
 	t.Helper()
-	opts := localcloud.Options{Config: config}
-	if key != "" {
-		opts.Env = map[string]string{"APPROVE_SIGNING_KEY": key}
-	}
+	// An empty key overrides the one localcloud hands out for the run.
+	opts := localcloud.Options{Config: config, Env: map[string]string{"APPROVE_SIGNING_KEY": key}}
 	c := lctest.Start(t, opts, "approve")
 	e := &env{t: t, cloud: c}
 	ep := c.Endpoints()
