@@ -172,7 +172,7 @@ func runAudit(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 
-	a := &auditor{ev: ev, pol: pol, ownerTag: *ownerTag, now: time.Now().UTC(), bar: newProgressBar(env.stderr, showProgress)}
+	a := &auditor{ev: ev, pol: pol, ownerTag: *ownerTag, now: time.Now().UTC().Truncate(time.Second), bar: newProgressBar(env.stderr, showProgress)}
 	rep, err := a.run(ctx, conns)
 	a.bar.finish()
 	if err != nil {
@@ -622,8 +622,13 @@ func writeAuditText(w io.Writer, rep *auditReport) error {
 	for _, s := range rep.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", s)
 	}
-	_, err := fmt.Fprintln(w, "\n(? = uncertain: a prefix list could not be resolved.) Findings do not change the exit status.")
-	return err
+	for _, f := range rep.Findings {
+		if f.Unknown {
+			fmt.Fprintln(w, "\n? = uncertain: a prefix list could not be resolved, so the rule may expose less than reported.")
+			break
+		}
+	}
+	return nil
 }
 
 // mdCell escapes a Markdown table cell.

@@ -89,7 +89,7 @@ failed or the instance does not exist; 2 bad usage.
 func runExplain(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet("explain", "--instance ID --port P [--protocol tcp] [--from IP] [--json] [flags]", env.stderr)
 	var cf cloudFlags
-	cf.register(fs)
+	cf.registerAccount(fs, "")
 	instance := fs.String("instance", "", "the instance to reach (required)")
 	port := fs.Int("port", 0, "destination port, 1-65535 (required for tcp and udp)")
 	protocol := fs.String("protocol", "tcp", "tcp, udp, icmp, icmpv6 or gre")

@@ -43,6 +43,9 @@ var commands = map[string]command{
 	"demo":     {"the scripted story on localcloud with the real function binaries", runDemo},
 	"restore":  {"re-authorize a rule the guard revoked, exactly as it was", runRestore},
 	"ledger":   {"list what porthygiene did (the ledger)", runLedger},
+	"audit":    {"read-only sweep of every group: findings, totals, HTML report", runAudit},
+	"explain":  {"is this port of an instance reachable from there, and which rule decides", runExplain},
+	"snapshot": {"export the account's groups, rules and interfaces as a localcloud seed", runSnapshot},
 }
 
 func main() {

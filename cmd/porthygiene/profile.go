@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -94,6 +95,21 @@ func withProfile(env *cliEnv) (*cliEnv, error) {
 		return env.getenv(k)
 	}
 	return &out, nil
+}
+
+// registerAccount registers only the flags that name the account and region
+// (--endpoints, --region), as cloudFlags.register words them, for commands
+// that never read the ledger.
+func (f *cloudFlags) registerAccount(fs *flag.FlagSet, regionUsage string) {
+	all := flag.NewFlagSet("", flag.ContinueOnError)
+	f.register(all)
+	for _, name := range []string{"endpoints", "region"} {
+		fl := all.Lookup(name)
+		fs.Var(fl.Value, fl.Name, fl.Usage)
+	}
+	if regionUsage != "" {
+		fs.Lookup("region").Usage = regionUsage
+	}
 }
 
 // openRegions opens one connection per region of --region (comma-separated;

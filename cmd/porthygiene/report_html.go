@@ -122,16 +122,15 @@ func newTrendChart(t *auditTrend, width, height int) trendChart {
 	c := trendChart{Width: width, Height: height, PlotX: 40, PlotY: 10}
 	c.PlotW, c.PlotH = width-c.PlotX-10, height-c.PlotY-30
 	c.Base = c.PlotY + c.PlotH
-	maxV := 1
+	top := 1
 	for _, d := range t.Days {
-		maxV = max(maxV, d.Revocations+d.Restores)
+		top = max(top, d.Revocations+d.Restores)
 	}
-	// Grid at 0, half and max, on whole numbers.
-	for _, v := range []int{0, (maxV + 1) / 2, maxV} {
+	// Gridlines on whole numbers, at most five; the scale's top is the last.
+	step := (top + 3) / 4
+	maxV := step * ((top + step - 1) / step)
+	for v := 0; v <= maxV; v += step {
 		y := c.PlotY + c.PlotH - c.PlotH*v/maxV
-		if len(c.Grid) > 0 && c.Grid[len(c.Grid)-1].Label == strconv.Itoa(v) {
-			continue
-		}
 		c.Grid = append(c.Grid, gridLine{Y: y, TextY: y + 4, Label: strconv.Itoa(v)})
 	}
 	n := max(len(t.Days), 1)
@@ -170,6 +169,8 @@ type htmlReport struct {
 	RestoreColor string
 	RevokeColor  string
 	TrendSince   string
+	Revocations  int
+	Restores     int
 }
 
 type severityKey struct {
@@ -196,6 +197,7 @@ func renderHTMLReport(rep *auditReport, days int, ledgerConfigured bool) ([]byte
 		tc := newTrendChart(rep.Trend, 1040, 240)
 		data.Trend = &tc
 		data.TrendSince = rep.Trend.Since.Format(time.DateOnly)
+		data.Revocations, data.Restores = rep.Trend.Revocations, rep.Trend.Restores
 	case !ledgerConfigured:
 		data.TrendNote = "No ledger configured: pass --ledger-project and --ledger-logstore (or set LEDGER_PROJECT and LEDGER_LOGSTORE) to chart what porthygiene revoked per day."
 	default:
@@ -249,6 +251,7 @@ section { padding: 16px 20px; margin-bottom: 20px; }
 .two { display: grid; grid-template-columns: 1fr 1fr; gap: 20px; }
 .two section { margin-bottom: 0; }
 .row { margin-bottom: 20px; }
+svg { max-width: 100%; height: auto; display: block; }
 svg text { font: 12px system-ui, sans-serif; fill: #1f2d3d; }
 svg .axis { stroke: #aeb6bf; stroke-width: 1; }
 svg .grid { stroke: #e5e8eb; stroke-width: 1; }
@@ -258,6 +261,7 @@ svg .grid { stroke: #e5e8eb; stroke-width: 1; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #eceff1; vertical-align: top; }
 th { color: #5d6d7e; font-weight: 600; }
+td.nw { white-space: nowrap; }
 .sev { display: inline-block; color: #fff; border-radius: 4px; padding: 0 6px; font-size: 12px; font-weight: 600; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
 footer { color: #85929e; font-size: 12px; }
@@ -296,7 +300,7 @@ footer { color: #85929e; font-size: 12px; }
 {{end}}<line class="axis" x1="{{.PlotX}}" x2="{{.Width}}" y1="{{.Base}}" y2="{{.Base}}"/>
 {{range .XLabels}}<text x="{{.X}}" y="{{$.Trend.Height}}" dy="-8" text-anchor="middle">{{.Label}}</text>
 {{end}}</svg>
-<div class="legend"><span><i style="background: {{$.RevokeColor}}"></i>revocations ({{$.auditReport.Trend.Revocations}})</span><span><i style="background: {{$.RestoreColor}}"></i>restores ({{$.auditReport.Trend.Restores}})</span></div>
+<div class="legend"><span><i style="background: {{$.RevokeColor}}"></i>revocations ({{$.Revocations}})</span><span><i style="background: {{$.RestoreColor}}"></i>restores ({{$.Restores}})</span></div>
 {{else}}<p class="empty">{{.TrendNote}}</p>{{end}}
 </section>
 
@@ -304,7 +308,7 @@ footer { color: #85929e; font-size: 12px; }
 <h2>Findings ({{len .Findings}})</h2>
 {{if .Findings}}<table>
 <tr><th>Severity</th><th>Region</th><th>Group</th><th>Rule</th><th>Ports</th><th>Services</th><th>Source</th><th>Owner</th><th>Reason</th></tr>
-{{range .Findings}}<tr><td><span class="sev" style="background: {{sevColor .Severity}}">{{.Severity}}</span>{{if .Unknown}} uncertain{{end}}</td><td>{{.Region}}</td><td>{{group .}}</td><td><code>{{.RuleID}}</code></td><td>{{ports .}}</td><td>{{services .}}</td><td><code>{{.Source}}</code></td><td>{{or .Owner "—"}}</td><td>{{.Reason}}</td></tr>
+{{range .Findings}}<tr><td class="nw"><span class="sev" style="background: {{sevColor .Severity}}">{{.Severity}}</span>{{if .Unknown}} uncertain{{end}}</td><td class="nw">{{.Region}}</td><td>{{group .}}</td><td class="nw"><code>{{.RuleID}}</code></td><td>{{ports .}}</td><td>{{services .}}</td><td><code>{{.Source}}</code></td><td>{{or .Owner "—"}}</td><td>{{.Reason}}</td></tr>
 {{end}}</table>{{else}}<p class="empty">No sensitive port is open to the internet.</p>{{end}}
 </section>
 
@@ -312,7 +316,7 @@ footer { color: #85929e; font-size: 12px; }
 <h2>Exempted ({{len .Exempted}})</h2>
 <table>
 <tr><th>Region</th><th>Group</th><th>Rule</th><th>Ports</th><th>Source</th><th>Exemption</th></tr>
-{{range .Exempted}}<tr><td>{{.Region}}</td><td>{{group .}}</td><td><code>{{.RuleID}}</code></td><td>{{ports .}}</td><td><code>{{.Source}}</code></td><td>{{exempt .}}</td></tr>
+{{range .Exempted}}<tr><td class="nw">{{.Region}}</td><td>{{group .}}</td><td><code>{{.RuleID}}</code></td><td>{{ports .}}</td><td><code>{{.Source}}</code></td><td>{{exempt .}}</td></tr>
 {{end}}</table>
 </section>{{end}}
 
