@@ -31,6 +31,12 @@
 //     ErrServer and the last *APIError with its attempt count, so that
 //     Function Compute's asynchronous retry can take over. The SDK's own
 //     AutoRetry is off.
+//   - Pacing: with Config.QPS set, every attempt (pages and retries
+//     included) first takes a token from a bucket of Config.Burst tokens
+//     refilled at QPS per second, shared by the Client and every Client
+//     WithCredentials derives from it; a turn that would come after the
+//     context deadline fails at once. A sweep then stays under the region's
+//     rate limit instead of learning it from Throttling errors.
 //   - Every request carries an explicit read timeout (Config.CallTimeout) and
 //     ends when its context ends.
 //   - Errors are classified once, here, from the SDK's *errors.ServerError

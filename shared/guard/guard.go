@@ -285,17 +285,6 @@ func (g *Guard) handleRecord(ctx context.Context, r *run, rec trigger.ActionTrai
 		g.ignore(ctx, r, rec, "event "+rec.EventName+" cannot expose a port")
 		return nil
 	}
-	key := trigger.ActionTrailDedupKey(rec.EventID)
-	if r.deps.Ledger != nil {
-		seen, err := r.deps.Ledger.SeenEvent(ctx, key)
-		if err != nil {
-			// Level-based: handling twice is harmless, skipping is not.
-			g.log.WarnContext(ctx, "dedup lookup failed; handling the event", "eventId", rec.EventID, "error", err)
-		} else if seen {
-			g.ignore(ctx, r, rec, "already handled")
-			return nil
-		}
-	}
 	params, err := rec.Params()
 	if err != nil {
 		g.ignore(ctx, r, rec, "unreadable requestParameters: "+err.Error())
@@ -315,14 +304,37 @@ func (g *Guard) handleRecord(ctx context.Context, r *run, rec trigger.ActionTrai
 		g.ignore(ctx, r, rec, "no security group or region in the event")
 		return nil
 	}
+	targets := make([]target, len(groups))
+	for i, gid := range groups {
+		targets[i] = target{region: region, id: gid}
+	}
+	key := trigger.ActionTrailDedupKey(rec.EventID)
+	if r.deps.Ledger != nil {
+		// EventBridge is the fast path and its events are rarely duplicates:
+		// read the groups' rules while the dedup lookup runs. (The SLS path
+		// mostly sees events EventBridge already handled: there the lookup
+		// goes first and spares the reads.)
+		if source == "eventbridge" {
+			defer g.readAhead(ctx, r, targets)()
+		}
+		seen, err := r.deps.Ledger.SeenEvent(ctx, key)
+		switch {
+		case err != nil:
+			// Level-based: handling twice is harmless, skipping is not.
+			g.log.WarnContext(ctx, "dedup lookup failed; handling the event", "eventId", rec.EventID, "error", err)
+		case seen:
+			g.ignore(ctx, r, rec, "already handled")
+			return nil
+		}
+	}
 	ec := ledger.EventContext{
 		Source: source, EventID: rec.EventID, EventName: rec.EventName, EventTime: rec.EventTime,
 		RequestID: rec.RequestID, SourceIP: rec.SourceIPAddress, ActorType: rec.UserIdentity.Type,
 		ActorUserName: rec.UserIdentity.UserName, ActorAccessKeyID: rec.UserIdentity.AccessKeyID,
 	}
 	var errs []error
-	for _, gid := range groups {
-		if err := g.reconcile(ctx, r, target{region: region, id: gid}, ec); err != nil {
+	for _, t := range targets {
+		if err := g.reconcile(ctx, r, t, ec); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -337,6 +349,43 @@ func (g *Guard) handleRecord(ctx context.Context, r *run, rec trigger.ActionTrai
 		}
 	}
 	return nil
+}
+
+// maxReadAhead bounds the groups of one event read ahead of the dedup lookup.
+const maxReadAhead = 4
+
+// readAhead starts reading the rules of (the first few of) targets, each
+// into its target's rules, which reconcile then waits for instead of
+// reading. stop abandons the reads and waits for them to end.
+func (g *Guard) readAhead(ctx context.Context, r *run, targets []target) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := range targets[:min(len(targets), maxReadAhead)] {
+		t := &targets[i]
+		cloud, err := r.deps.Cloud(t.region)
+		if err != nil {
+			continue // reconcile reports it
+		}
+		t.cloud = cloud
+		t.rules = &rulesRead{done: make(chan struct{})}
+		wg.Add(1)
+		go func(rr *rulesRead, id string) {
+			defer wg.Done()
+			defer close(rr.done)
+			rr.attr, rr.err = cloud.DescribeRules(ctx, id)
+		}(t.rules, t.id)
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// rulesRead is a DescribeRules started ahead; done closes when it ends.
+type rulesRead struct {
+	done chan struct{}
+	attr rule.Attribute
+	err  error
 }
 
 // sweep evaluates every group of the regions (or the given groups). The
@@ -420,11 +469,13 @@ func deadlineNear(ctx context.Context) bool {
 // target is one group to reconcile. tags, when not nil, are the group's tags
 // as this invocation just listed them (the sweep's DescribeSecurityGroups
 // carries them); nil means "read them if they matter".
-// cloud, when not nil, is the region's client (else Deps.Cloud builds one).
+// cloud, when not nil, is the region's client (else Deps.Cloud builds one);
+// rules, when not nil, is the group's rules read ahead for this event.
 type target struct {
 	region, id string
 	tags       map[string]string
 	cloud      Cloud
+	rules      *rulesRead
 }
 
 // reconcile re-reads one group, evaluates it and acts by policy.
@@ -436,7 +487,14 @@ func (g *Guard) reconcile(ctx context.Context, r *run, t target, ec ledger.Event
 			return err
 		}
 	}
-	attr, err := cloud.DescribeRules(ctx, gid)
+	var attr rule.Attribute
+	var err error
+	if t.rules != nil {
+		<-t.rules.done
+		attr, err = t.rules.attr, t.rules.err
+	} else {
+		attr, err = cloud.DescribeRules(ctx, gid)
+	}
 	if errors.Is(err, ecsapi.ErrNotFound) {
 		g.log.InfoContext(ctx, "group gone", "group", gid)
 		return nil
@@ -448,26 +506,42 @@ func (g *Guard) reconcile(ctx context.Context, r *run, t target, ec ledger.Event
 	r.res.Groups = append(r.res.Groups, gid)
 	r.mu.Unlock()
 	in := exposure.Input{Rules: attr.Rules, PrefixLists: g.prefixLists(ctx, r, cloud, attr.Rules), Now: r.now}
+	// The owners' decisions (DingTalk buttons) are read only for groups with
+	// findings: "keep" exempts, "close" closes even what policy only reports.
+	var (
+		exempt   map[exposure.RuleRef]exemption.Exemption
+		closeNow map[string]string
+		decided  bool
+	)
 	tags := t.tags
 	if tags == nil {
 		// Tags only take exposure away (exemptions) and route reports: a
 		// group with no finding without its tags has none with them, and
-		// most events touch groups that stay clean. Read them only then.
+		// most events touch groups that stay clean. Read them only then,
+		// together with the decisions (one round trip, not two).
 		if len(g.eval.Evaluate(in).Findings) == 0 {
 			return nil
 		}
-		if tags, err = cloud.GroupTags(ctx, gid); err != nil {
+		read := make(chan struct{})
+		go func() {
+			defer close(read)
+			exempt, closeNow = g.decisions(ctx, r, gid)
+		}()
+		tags, err = cloud.GroupTags(ctx, gid)
+		<-read
+		if err != nil {
 			return fmt.Errorf("guard: read tags of %s: %w", gid, err)
 		}
+		decided = true
 	}
 	in.Tags = map[string]map[string]string{gid: tags}
 	rep := g.eval.Evaluate(in)
 	if len(rep.Findings) == 0 {
 		return nil
 	}
-	// The owners' decisions (DingTalk buttons) are read only for groups with
-	// findings: "keep" exempts, "close" closes even what policy only reports.
-	exempt, closeNow := g.decisions(ctx, r, gid)
+	if !decided {
+		exempt, closeNow = g.decisions(ctx, r, gid)
+	}
 	if len(exempt) > 0 {
 		in.Exemptions = exempt
 		rep = g.eval.Evaluate(in)

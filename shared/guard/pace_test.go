@@ -147,7 +147,17 @@ func (l *paceLedger) SeenEvent(_ context.Context, key string) (bool, error) {
 	return slices.ContainsFunc(l.recs, func(r ledger.Record) bool { return r.Kind == ledger.KindEvent && r.EventID == key }), nil
 }
 
-func (l *paceLedger) Query(context.Context, ledger.Filter) ([]ledger.Record, error) { return nil, nil }
+func (l *paceLedger) Query(_ context.Context, f ledger.Filter) ([]ledger.Record, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []ledger.Record
+	for _, r := range l.recs {
+		if (len(f.Kinds) == 0 || slices.Contains(f.Kinds, r.Kind)) && (f.GroupID == "" || f.GroupID == r.GroupID) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
 
 func (l *paceLedger) kinds(k ledger.Kind) int {
 	l.mu.Lock()
@@ -260,4 +270,24 @@ func TestEventReadsTagsOnlyWhenThereIsAFinding(t *testing.T) {
 	require.Equal(t, []string{"sgr-open-0"}, res.Revoked)
 	require.Equal(t, 2, c.count("tags"))
 	require.Equal(t, 1, notes.events)
+}
+
+func TestDuplicateEventBridgeEventIsIgnoredDespiteTheReadAhead(t *testing.T) {
+	c, l := newPaceCloud(), &paceLedger{}
+	c.add("sg-open", map[string]string{"team": "web"}, sshWorld)
+	g := newPaceGuard(t, 0)
+	deps := paceDeps(c, l)
+	res, err := g.Handle(t.Context(), deps, authorizeEvent(t, "sg-open", "EV-DUP"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"sgr-open-0"}, res.Revoked)
+
+	// The group is exposed again, by a change this event does not describe:
+	// the duplicate delivery is ignored (the rules read ahead are dropped),
+	// and the change's own event or the sweep handles it.
+	c.add("sg-open", map[string]string{"team": "web"}, sshWorld)
+	res, err = g.Handle(t.Context(), deps, authorizeEvent(t, "sg-open", "EV-DUP"))
+	require.NoError(t, err)
+	require.Empty(t, res.Revoked)
+	require.Len(t, res.Ignored, 1)
+	require.Contains(t, res.Ignored[0], "already handled")
 }
