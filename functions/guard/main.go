@@ -59,7 +59,8 @@ func newHandler(getenv func(string) string, log *slog.Logger) (*handler, error) 
 	}
 	h := &handler{env: env, ecs: map[string]*ecsapi.Client{}, log: log}
 	for _, r := range env.Regions {
-		c, err := ecsapi.New(ecsapi.Config{Region: r, Endpoint: env.ECSEndpoint, Credentials: ecsapi.Credentials{AccessKeyID: "-", AccessKeySecret: "-"}})
+		// One client per region, so that the pacing (QPS) spans invocations of this instance.
+		c, err := ecsapi.New(ecsapi.Config{Region: r, Endpoint: env.ECSEndpoint, QPS: env.ECSQPS, Credentials: ecsapi.Credentials{AccessKeyID: "-", AccessKeySecret: "-"}})
 		if err != nil {
 			return nil, fmt.Errorf("ecs client for %s: %w", r, err)
 		}
@@ -106,7 +107,7 @@ func (h *handler) Handle(ctx context.Context, payload []byte) (guard.Result, err
 			base, ok := h.ecs[region]
 			if !ok {
 				var err error
-				if base, err = ecsapi.New(ecsapi.Config{Region: region, Endpoint: h.env.ECSEndpoint, Credentials: ecsCreds}); err != nil {
+				if base, err = ecsapi.New(ecsapi.Config{Region: region, Endpoint: h.env.ECSEndpoint, QPS: h.env.ECSQPS, Credentials: ecsCreds}); err != nil {
 					return nil, err
 				}
 			}

@@ -3,8 +3,10 @@ package guard
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/porthygiene/porthygiene/shared/policy"
@@ -20,7 +22,14 @@ type Env struct {
 	LedgerLogstore string
 	SLSEndpoint    string
 	ECSEndpoint    string
+	// ECSQPS paces the ECS calls of one invocation (PORTHYGIENE_ECS_QPS,
+	// default DefaultECSQPS): set it to this function's share of the
+	// account's ECS rate limit, so that a sweep is never throttled.
+	ECSQPS float64
 }
+
+// DefaultECSQPS is the default PORTHYGIENE_ECS_QPS.
+const DefaultECSQPS = 20
 
 // ParseEnv reads the environment. region is the function's own region, the
 // default for the sweep and for the SLS endpoint. A relative policy path is
@@ -45,6 +54,14 @@ func ParseEnv(getenv func(string) string, region, binDir string) (Env, error) {
 		e.SLSEndpoint = "https://" + region + "-intranet.log.aliyuncs.com"
 	}
 	var errs []error
+	e.ECSQPS = DefaultECSQPS
+	if v := getenv("PORTHYGIENE_ECS_QPS"); v != "" {
+		q, err := strconv.ParseFloat(v, 64)
+		if err != nil || q <= 0 || math.IsInf(q, 0) {
+			errs = append(errs, fmt.Errorf("PORTHYGIENE_ECS_QPS %q: want a positive number of calls per second", v))
+		}
+		e.ECSQPS = q
+	}
 	if e.RoleName == "" {
 		errs = append(errs, errors.New("PORTHYGIENE_ROLE_NAME is empty: the guard could not recognise (and would react to) its own changes"))
 	}
