@@ -231,12 +231,12 @@ func (d *demo) restoreWithExemption(ctx context.Context) error {
 	}
 	id := revs[0].ID
 	now := d.cloud.Clock.Now()
-	_, err = restore(ctx, d.conn, policy.Default(), id, nil, false, now)
+	_, err = restoreRule(ctx, d.conn, policy.Default(), id, nil, false, now)
 	d.say("porthygiene restore --id %s  → %v", id, oneLine(fmt.Sprint(err)))
 	d.check(err != nil && strings.Contains(err.Error(), "refused"), "restoring an exposure without an exemption is refused")
 	until := now.Add(30 * 24 * time.Hour).Format("2006-01-02")
 	ex := exemption.Exemption{Owner: "alice", Reason: "vendor debugging", Until: mustDate(until)}
-	res, err := restore(ctx, d.conn, policy.Default(), id, &ex, false, now)
+	res, err := restoreRule(ctx, d.conn, policy.Default(), id, &ex, false, now)
 	if err != nil {
 		return fmt.Errorf("demo: restore: %w", err)
 	}
@@ -245,7 +245,7 @@ func (d *demo) restoreWithExemption(ctx context.Context) error {
 		return err
 	}
 	d.check(d.has("sg-web", 22, "0.0.0.0/0"), "the rule is back, and the guard leaves it (exempt until "+until+")")
-	_, err = restore(ctx, d.conn, policy.Default(), id, &ex, false, now)
+	_, err = restoreRule(ctx, d.conn, policy.Default(), id, &ex, false, now)
 	d.check(err != nil && strings.Contains(err.Error(), "already restored"), "a second restore of the same rule is refused")
 	d.summary = append(d.summary, "restore re-authorized the backed-up rule with an exemption; the guard left it")
 	return nil
