@@ -361,3 +361,67 @@ func TestGuardHonoursDecisionButtons(t *testing.T) {
 	require.NotContains(t, e.rules("sg-web"), "TCP 6379/6379 0.0.0.0/0 Accept", "closed at the owner's request")
 	require.Contains(t, e.rules("sg-db"), "TCP 5432/5432 0.0.0.0/0 Accept", "kept open by the owner's decision")
 }
+
+// TestGuardBurstReachesDingTalkWithinTheLimit: an IaC apply opens 300
+// sensitive rules at once. Every revocation is reported exactly once, as
+// digests, with no message refused as too fast (the robot allows 20 a minute),
+// even though the reports are sent by several invocations and instances.
+func TestGuardBurstReachesDingTalkWithinTheLimit(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	ports := []int{21, 23, 445, 1433, 1521, 2375, 2376, 2379, 2380, 3306, 3389, 5432, 5900, 6379, 9200, 9300, 10250, 11211, 27017, 22}
+	var groups []string
+	for i := 0; i < 15; i++ {
+		g := createGroup(t, e, fmt.Sprintf("burst-%d", i))
+		groups = append(groups, g)
+		var ps []perm
+		for _, p := range ports {
+			ps = append(ps, perm{proto: "tcp", ports: fmt.Sprintf("%d/%d", p, p), cidr: "0.0.0.0/0", desc: "terraform"})
+		}
+		e.authorize(g, ps...)
+	}
+	revoked := map[string]bool{}
+	for _, g := range groups {
+		for _, r := range e.revocations(g) {
+			revoked[r.RuleID] = true
+		}
+		require.Empty(t, slicesFilter(e.rules(g), "0.0.0.0/0"), "group %s still exposed", g)
+	}
+	require.Len(t, revoked, 300)
+
+	// Later invocations (the hourly sweeps) send what the budget deferred.
+	_, err := e.cloud.Advance(t.Context(), 3*time.Hour)
+	require.NoError(t, err)
+
+	shown := map[string]int{}
+	perMinute := map[int64]int{}
+	msgs := e.cloud.DingTalk.Messages("")
+	for _, m := range msgs {
+		perMinute[m.Time.Unix()/60]++
+		for id := range revoked {
+			if strings.Contains(m.Text, id) {
+				shown[id]++
+			}
+		}
+	}
+	for id := range revoked {
+		require.Equal(t, 1, shown[id], "revocation of %s reported %d times", id, shown[id])
+	}
+	for minute, n := range perMinute {
+		require.LessOrEqual(t, n, 20, "minute %d", minute)
+	}
+	for _, a := range e.cloud.DingTalk.Attempts() {
+		require.NotEqual(t, 130101, a.ErrCode, "a message was refused as too fast")
+	}
+	require.Less(t, len(msgs), 60, "300 reports arrive as digests, not one message each")
+	t.Logf("300 revocations reported in %d messages", len(msgs))
+}
+
+func slicesFilter(list []string, sub string) []string {
+	var out []string
+	for _, s := range list {
+		if strings.Contains(s, sub) && !strings.HasPrefix(s, "TCP 443/") && !strings.HasPrefix(s, "TCP 80/") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
