@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -424,4 +425,52 @@ func slicesFilter(list []string, sub string) []string {
 		}
 	}
 	return out
+}
+
+// TestGuardNotificationsSurviveADingTalkOutage: the robot is down for an hour;
+// nothing is lost, everything arrives once when it is back, and no log line
+// of the function carries the robot's token or signing secret.
+func TestGuardNotificationsSurviveADingTalkOutage(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	e.cloud.SetFaults(faults.Config{DingTalkDown: true})
+	e.authorize("sg-web", perm{proto: "tcp", ports: "3306/3306", cidr: "0.0.0.0/0"})
+	e.authorize("sg-db", perm{proto: "tcp", ports: "6379/6379", cidr: "0.0.0.0/0"})
+	_, err := e.cloud.Advance(t.Context(), time.Hour) // sweeps try and fail
+	require.NoError(t, err)
+	require.Empty(t, e.cloud.DingTalk.Messages(""))
+	failed := 0
+	for _, a := range e.cloud.DingTalk.Attempts() {
+		if a.HTTPStatus == http.StatusServiceUnavailable {
+			failed++
+		}
+	}
+	require.Positive(t, failed, "the functions tried while the robot was down")
+
+	e.cloud.SetFaults(faults.Config{})
+	_, err = e.cloud.Advance(t.Context(), 2*time.Hour)
+	require.NoError(t, err)
+	var ids []string
+	for _, g := range []string{"sg-web", "sg-db"} {
+		for _, r := range e.revocations(g) {
+			ids = append(ids, r.RuleID)
+		}
+	}
+	require.Len(t, ids, 2)
+	for _, id := range ids {
+		n := 0
+		for _, m := range e.cloud.DingTalk.Messages("") {
+			if strings.Contains(m.Text, id) {
+				n++
+			}
+		}
+		require.Equal(t, 1, n, "rule %s reported once after the outage", id)
+	}
+	logs := e.cloud.Runtime.Logs("porthygiene-guard")
+	for _, r := range e.cloud.Endpoints().Robots {
+		u, err := url.Parse(r.Webhook)
+		require.NoError(t, err)
+		require.NotContains(t, logs, u.Query().Get("access_token"))
+		require.NotContains(t, logs, r.Secret)
+	}
+	require.NotContains(t, logs, e.cloud.Operator().AccessKeySecret)
 }

@@ -253,8 +253,11 @@ func (g *Guard) Handle(ctx context.Context, deps Deps, payload []byte) (Result, 
 
 // finish sends the notifications of the run; a failure to notify is logged
 // (the notifier keeps what it could not send in its outbox).
+// Every invocation also sends what earlier ones left in the outbox (the robot
+// was down, or the budget deferred it): after the rule changes, so it costs
+// the exposure nothing.
 func (g *Guard) finish(ctx context.Context, r *run, err error) (Result, error) {
-	if len(r.events) > 0 && r.deps.Notifier != nil {
+	if r.deps.Notifier != nil {
 		rep, nerr := r.deps.Notifier.Notify(ctx, r.now, r.events)
 		if nerr != nil {
 			g.log.ErrorContext(ctx, "notify", "error", nerr, "sent", rep.Sent, "deferred", rep.Deferred)
