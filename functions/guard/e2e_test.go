@@ -474,3 +474,69 @@ func TestGuardNotificationsSurviveADingTalkOutage(t *testing.T) {
 	}
 	require.NotContains(t, logs, e.cloud.Operator().AccessKeySecret)
 }
+
+// startWithPolicy starts the guard with a policy file of the test's own.
+func startWithPolicy(t *testing.T, yaml string) *env {
+	t.Helper()
+	pol := filepath.Join(t.TempDir(), "policy.yaml")
+	require.NoError(t, os.WriteFile(pol, []byte(yaml), 0o644))
+	return start(t, localcloud.Options{Getenv: func(k string) string {
+		if k == "PORTHYGIENE_POLICY" {
+			return pol
+		}
+		return ""
+	}})
+}
+
+func TestGuardModes(t *testing.T) {
+	t.Run("DryRunChangesNothingAndTellsNoOne", func(t *testing.T) {
+		e := startWithPolicy(t, "modes:\n  guard: dry-run\n")
+		e.authorize("sg-web", perm{proto: "tcp", ports: "22/22", cidr: "0.0.0.0/0"})
+		require.Contains(t, e.rules("sg-web"), "TCP 22/22 0.0.0.0/0 Accept")
+		require.Empty(t, e.revocations("sg-web"))
+		require.Empty(t, e.cloud.DingTalk.Messages(""))
+		require.Contains(t, e.cloud.Runtime.Logs("porthygiene-guard"), "dry-run: would revoke")
+	})
+	t.Run("NotifyReportsAndChangesNothing", func(t *testing.T) {
+		e := startWithPolicy(t, "modes:\n  guard: notify\n")
+		e.authorize("sg-web", perm{proto: "tcp", ports: "22/22", cidr: "0.0.0.0/0"})
+		require.Contains(t, e.rules("sg-web"), "TCP 22/22 0.0.0.0/0 Accept")
+		require.Empty(t, e.revocations("sg-web"))
+		msgs := e.cloud.DingTalk.Messages("")
+		require.Len(t, msgs, 1)
+		require.Contains(t, msgs[0].Text, "sg-web")
+	})
+	t.Run("ReplaceReauthorizesForTrustedSources", func(t *testing.T) {
+		e := startWithPolicy(t, "modes:\n  guard: enforce\nreplace:\n  trustedCidrs: [203.0.113.0/24]\n")
+		e.authorize("sg-web", perm{proto: "tcp", ports: "5432/5432", cidr: "0.0.0.0/0", priority: "3"})
+		rules := e.rules("sg-web")
+		require.NotContains(t, rules, "TCP 5432/5432 0.0.0.0/0 Accept")
+		require.Contains(t, rules, "TCP 5432/5432 203.0.113.0/24 Accept", "same ports, trusted source")
+		rv, err := e.revocations("sg-web")[0].Revocation()
+		require.NoError(t, err)
+		require.Len(t, rv.Replacement, 1, "the backup records what replaced the rule")
+	})
+	t.Run("CapSwitchesToNotifyAndSaysSo", func(t *testing.T) {
+		e := startWithPolicy(t, "modes:\n  guard: enforce\nmaxChangesPerRun: 3\n")
+		g := createGroup(t, e, "capped")
+		e.authorize(g, perm{proto: "tcp", ports: "21/21", cidr: "0.0.0.0/0"}, perm{proto: "tcp", ports: "23/23", cidr: "0.0.0.0/0"},
+			perm{proto: "tcp", ports: "445/445", cidr: "0.0.0.0/0"}, perm{proto: "tcp", ports: "3389/3389", cidr: "0.0.0.0/0"},
+			perm{proto: "tcp", ports: "5900/5900", cidr: "0.0.0.0/0"})
+		require.Len(t, e.revocations(g), 3, "one run revokes at most maxChangesPerRun rules")
+		var capped float64
+		for _, r := range e.guardResults() {
+			if c, ok := r["capped"].(float64); ok {
+				capped += c
+			}
+		}
+		require.Equal(t, 2.0, capped)
+		var said bool
+		for _, m := range e.cloud.DingTalk.Messages("") {
+			said = said || strings.Contains(m.Text, "cap of 3")
+		}
+		require.True(t, said, "the message says the cap was reached")
+		_, err := e.cloud.Advance(t.Context(), time.Hour) // the next run continues
+		require.NoError(t, err)
+		require.Len(t, e.revocations(g), 5)
+	})
+}
