@@ -2,6 +2,7 @@ package approve_test
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"net/url"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/porthygiene/porthygiene/shared/approve"
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 	"github.com/porthygiene/porthygiene/shared/notify"
 	"github.com/porthygiene/porthygiene/shared/trigger"
 )
@@ -35,21 +37,23 @@ func click(t *testing.T, link string, now time.Time) trigger.HTTPEvent {
 	}
 }
 
+var errDown = errors.New("ledger down")
+
 type handlerEnv struct {
 	h   *approve.Handler
-	l   *fakeLedger
+	l   *ledgertest.Mem
 	log *bytes.Buffer
 }
 
 func newHandler(k string) handlerEnv {
 	var buf bytes.Buffer
-	l := &fakeLedger{}
+	l := &ledgertest.Mem{}
 	h := &approve.Handler{Key: notify.Secret(k), Ledger: l, Now: func() time.Time { return t0.Add(-time.Hour) },
 		Logger: slog.New(slog.NewTextHandler(&buf, nil))}
 	return handlerEnv{h: h, l: l, log: &buf}
 }
 
-func decisions(t *testing.T, l *fakeLedger) []ledger.Decision {
+func decisions(t *testing.T, l *ledgertest.Mem) []ledger.Decision {
 	t.Helper()
 	recs, err := l.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindDecision}})
 	require.NoError(t, err)
@@ -147,7 +151,7 @@ func TestHandlerRefusals(t *testing.T) {
 			require.Equal(t, tc.status, resp.StatusCode, resp.Body)
 			require.Contains(t, resp.Body, tc.says)
 			require.Contains(t, resp.Body, "Nothing was changed.")
-			require.Empty(t, e.l.recs, "nothing written")
+			require.Empty(t, e.l.Records(), "nothing written")
 			require.NotContains(t, e.log.String(), string(key), "the key is never logged")
 			require.NotContains(t, e.log.String(), "sig=", "nor the signature")
 		})
@@ -160,13 +164,13 @@ func TestHandlerRefusals(t *testing.T) {
 
 func TestHandlerLedgerDown(t *testing.T) {
 	e := newHandler(string(key))
-	e.l.failing = errDown
+	e.l.Err = errDown
 	link := approve.Sign(key, base, keepLink())
 	resp := e.h.Handle(t.Context(), click(t, link, t0))
 	require.Equal(t, 503, resp.StatusCode)
 	require.Contains(t, resp.Body, "Try the link again later")
-	e.l.failing = nil
-	require.Empty(t, e.l.recs)
+	e.l.Err = nil
+	require.Empty(t, e.l.Records())
 	require.Equal(t, 200, e.h.Handle(t.Context(), click(t, link, t0)).StatusCode, "the link still works once the ledger is back")
 }
 
@@ -178,7 +182,7 @@ func TestHandlerConcurrentDoubleClick(t *testing.T) {
 	other := newHandler(string(key))
 	other.l = e.l
 	other.h.Ledger = e.l
-	e.l.beforeAppend = func() {
+	e.l.BeforeAppend = func() {
 		require.Equal(t, 200, other.h.Handle(t.Context(), click(t, link, t0.Add(-time.Second))).StatusCode)
 	}
 	resp := e.h.Handle(t.Context(), click(t, link, t0))

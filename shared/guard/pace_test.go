@@ -23,6 +23,7 @@ import (
 	"github.com/porthygiene/porthygiene/shared/ecsapi"
 	"github.com/porthygiene/porthygiene/shared/guard"
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 	"github.com/porthygiene/porthygiene/shared/policy"
 	"github.com/porthygiene/porthygiene/shared/rule"
 	"github.com/porthygiene/porthygiene/shared/trigger"
@@ -128,49 +129,6 @@ func (c *paceCloud) ListGroups(context.Context, ecsapi.ListOptions) ([]ecsapi.Gr
 	return out, nil
 }
 
-// paceLedger keeps records in memory.
-type paceLedger struct {
-	mu   sync.Mutex
-	recs []ledger.Record
-}
-
-func (l *paceLedger) Append(_ context.Context, recs ...ledger.Record) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.recs = append(l.recs, recs...)
-	return nil
-}
-
-func (l *paceLedger) SeenEvent(_ context.Context, key string) (bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.ContainsFunc(l.recs, func(r ledger.Record) bool { return r.Kind == ledger.KindEvent && r.EventID == key }), nil
-}
-
-func (l *paceLedger) Query(_ context.Context, f ledger.Filter) ([]ledger.Record, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []ledger.Record
-	for _, r := range l.recs {
-		if (len(f.Kinds) == 0 || slices.Contains(f.Kinds, r.Kind)) && (f.GroupID == "" || f.GroupID == r.GroupID) {
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
-func (l *paceLedger) kinds(k ledger.Kind) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, r := range l.recs {
-		if r.Kind == k {
-			n++
-		}
-	}
-	return n
-}
-
 var (
 	sshWorld = rule.Permission{IpProtocol: "TCP", PortRange: "22/22", SourceCidrIp: "0.0.0.0/0", Policy: "accept", Priority: "1"}
 	httpsAny = rule.Permission{IpProtocol: "TCP", PortRange: "443/443", SourceCidrIp: "0.0.0.0/0", Policy: "accept", Priority: "1"}
@@ -189,7 +147,7 @@ func newPaceGuard(t *testing.T, workers int) *guard.Guard {
 	return g
 }
 
-func paceDeps(c *paceCloud, l *paceLedger) guard.Deps {
+func paceDeps(c *paceCloud, l *ledgertest.Mem) guard.Deps {
 	return guard.Deps{Cloud: func(string) (guard.Cloud, error) { return c, nil }, Ledger: l, Notifier: &countingNotifier{}}
 }
 
@@ -201,7 +159,7 @@ func sweepPayload(t *testing.T) []byte {
 }
 
 func TestSweepWorkersKeepTheCapExact(t *testing.T) {
-	c, l := newPaceCloud(), &paceLedger{}
+	c, l := newPaceCloud(), &ledgertest.Mem{}
 	const groups = 60
 	for i := range groups {
 		c.add(fmt.Sprintf("sg-cap%03d", i), map[string]string{}, sshWorld, httpsAny)
@@ -214,7 +172,7 @@ func TestSweepWorkersKeepTheCapExact(t *testing.T) {
 	require.Len(t, res.Groups, groups)
 	require.Len(t, res.Revoked, limit, "exactly the cap is revoked, however many workers")
 	require.Equal(t, groups-limit, res.Capped)
-	require.Equal(t, limit, l.kinds(ledger.KindRevocation), "one backup per revoke")
+	require.Equal(t, limit, l.Count(ledger.KindRevocation), "one backup per revoke")
 	for id, n := range c.revoke {
 		require.Equal(t, 1, n, "rule %s revoked %d times", id, n)
 	}
@@ -222,7 +180,7 @@ func TestSweepWorkersKeepTheCapExact(t *testing.T) {
 }
 
 func TestSweepUsesTheListingsTags(t *testing.T) {
-	c, l := newPaceCloud(), &paceLedger{}
+	c, l := newPaceCloud(), &ledgertest.Mem{}
 	c.add("sg-exempt", map[string]string{"porthygiene-exempt": "owner=ops;reason=bastion;until=2026-02-01"}, sshWorld)
 	c.add("sg-open", map[string]string{"team": "web"}, sshWorld)
 	res, err := newPaceGuard(t, 4).Handle(t.Context(), paceDeps(c, l), sweepPayload(t))
@@ -242,7 +200,7 @@ func authorizeEvent(t *testing.T, gid, eventID string) []byte {
 }
 
 func TestEventReadsTagsOnlyWhenThereIsAFinding(t *testing.T) {
-	c, l := newPaceCloud(), &paceLedger{}
+	c, l := newPaceCloud(), &ledgertest.Mem{}
 	c.add("sg-clean", map[string]string{"team": "web"}, sshVPC, httpsAny)
 	c.add("sg-exempt", map[string]string{"porthygiene-exempt": "owner=ops;reason=bastion;until=2026-02-01"}, sshWorld)
 	c.add("sg-open", map[string]string{"team": "web", "porthygiene-at": "13800000000"}, sshWorld, httpsAny)
@@ -273,7 +231,7 @@ func TestEventReadsTagsOnlyWhenThereIsAFinding(t *testing.T) {
 }
 
 func TestDuplicateEventBridgeEventIsIgnoredDespiteTheReadAhead(t *testing.T) {
-	c, l := newPaceCloud(), &paceLedger{}
+	c, l := newPaceCloud(), &ledgertest.Mem{}
 	c.add("sg-open", map[string]string{"team": "web"}, sshWorld)
 	g := newPaceGuard(t, 0)
 	deps := paceDeps(c, l)

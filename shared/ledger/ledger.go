@@ -95,56 +95,6 @@ func (l *Ledger) Get(ctx context.Context, id string) (Record, error) {
 	return Record{}, fmt.Errorf("ledger get %s: %w", n, ErrNotFound)
 }
 
-// Filter selects records; zero fields match everything.
-type Filter struct {
-	Kinds   []Kind
-	GroupID string
-	RuleID  string
-	EventID string
-	Since   time.Time // inclusive
-	Until   time.Time // exclusive
-	Limit   int       // at most this many records; 0: no limit
-	Newest  bool      // newest first; with Limit, the latest Limit records
-}
-
-// query returns the search query of f (see the package doc).
-func (f Filter) query() (string, error) {
-	var terms []string
-	if len(f.Kinds) > 0 {
-		ks := make([]string, len(f.Kinds))
-		for i, k := range f.Kinds {
-			if !k.known() {
-				return "", fmt.Errorf("%w %q in filter", ErrUnknownKind, k)
-			}
-			ks[i] = "kind: " + string(k)
-		}
-		if len(ks) == 1 {
-			terms = append(terms, ks[0])
-		} else {
-			terms = append(terms, "("+strings.Join(ks, " or ")+")")
-		}
-	}
-	for _, kv := range [][2]string{{"groupId", f.GroupID}, {"ruleId", f.RuleID}, {"eventId", f.EventID}} {
-		if kv[1] != "" {
-			terms = append(terms, kv[0]+": "+slsapi.Quote(kv[1]))
-		}
-	}
-	if len(terms) == 0 {
-		return "*", nil
-	}
-	return strings.Join(terms, " and "), nil
-}
-
-// match re-checks a decoded record exactly.
-func (f Filter) match(r Record) bool {
-	return (len(f.Kinds) == 0 || slices.Contains(f.Kinds, r.Kind)) &&
-		(f.GroupID == "" || r.GroupID == f.GroupID) &&
-		(f.RuleID == "" || r.RuleID == f.RuleID) &&
-		(f.EventID == "" || r.EventID == f.EventID) &&
-		(f.Since.IsZero() || !r.Time.Before(f.Since)) &&
-		(f.Until.IsZero() || r.Time.Before(f.Until))
-}
-
 // Query returns the records f selects, sorted by (time, id), newest first
 // when f.Newest. Any row that does not decode fails the query.
 func (l *Ledger) Query(ctx context.Context, f Filter) ([]Record, error) {
@@ -171,7 +121,7 @@ func (l *Ledger) Query(ctx context.Context, f Filter) ([]Record, error) {
 			if err != nil {
 				return nil, fmt.Errorf("ledger query %q: %w", q, err)
 			}
-			if seen[r.ID] || !f.match(r) {
+			if seen[r.ID] || !f.Match(r) {
 				continue
 			}
 			seen[r.ID] = true
@@ -181,16 +131,7 @@ func (l *Ledger) Query(ctx context.Context, f Filter) ([]Record, error) {
 			break
 		}
 	}
-	slices.SortFunc(out, func(a, b Record) int {
-		c := a.Time.Compare(b.Time)
-		if c == 0 {
-			c = strings.Compare(a.ID, b.ID)
-		}
-		if f.Newest {
-			c = -c
-		}
-		return c
-	})
+	slices.SortFunc(out, f.Compare)
 	if f.Limit > 0 && len(out) > f.Limit {
 		out = out[:f.Limit]
 	}

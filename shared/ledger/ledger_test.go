@@ -2,26 +2,17 @@ package ledger_test
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/porthygiene/porthygiene/localcloud/auth"
 	"github.com/porthygiene/porthygiene/localcloud/sls"
 	"github.com/porthygiene/porthygiene/localcloud/stats"
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 	"github.com/porthygiene/porthygiene/shared/rule"
-	"github.com/porthygiene/porthygiene/shared/slsapi"
-)
-
-const (
-	project  = "porthygiene-ledger-test"
-	logstore = "ledger"
 )
 
 type env struct {
@@ -34,31 +25,25 @@ type env struct {
 // with the real SDK using STS credentials of the functions' role.
 func newEnv(t *testing.T) env {
 	t.Helper()
-	store := auth.NewStore()
-	st := &stats.Stats{}
-	srv := sls.New(sls.Config{Auth: store, Stats: st})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	d := &net.Dialer{Timeout: 2 * time.Second}
-	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, ts.Listener.Addr().String())
-		},
-	}}
-	cred := store.IssueSTS("porthygiene-fc-role", "guard", time.Now(), time.Hour)
-	c := slsapi.New(slsapi.Config{
-		Endpoint: "http://cn-hangzhou-intranet.log.aliyuncs.com",
-		Credentials: func() slsapi.Credentials {
-			return slsapi.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}
-		},
-		HTTPClient:   hc,
-		RetryTimeout: time.Second,
-	})
-	require.NoError(t, c.EnsureProject(t.Context(), project, "ledger tests"))
-	l := ledger.New(c, project, logstore)
-	require.NoError(t, l.Setup(t.Context(), 30, 2))
-	require.NoError(t, l.Setup(t.Context(), 30, 2), "setup is idempotent")
-	return env{ledger: l, srv: srv, stats: st}
+	lc := ledgertest.OnLocalcloud(t)
+	require.NoError(t, lc.Ledger.Setup(t.Context(), 30, 2), "setup is idempotent")
+	return env{ledger: lc.Ledger, srv: lc.Server, stats: lc.Stats}
+}
+
+// store is what a Ledger and ledgertest.Mem both are: the query tests run on
+// both, so the fake that other packages' tests use selects what the ledger
+// selects.
+type store interface {
+	Append(ctx context.Context, recs ...ledger.Record) error
+	Get(ctx context.Context, id string) (ledger.Record, error)
+	Query(ctx context.Context, f ledger.Filter) ([]ledger.Record, error)
+	SeenEvent(ctx context.Context, eventID string) (bool, error)
+}
+
+// eachStore runs test on the ledger on localcloud and on ledgertest.Mem.
+func eachStore(t *testing.T, test func(t *testing.T, s store)) {
+	t.Run("Localcloud", func(t *testing.T) { test(t, newEnv(t).ledger) })
+	t.Run("Mem", func(t *testing.T) { test(t, &ledgertest.Mem{}) })
 }
 
 var t0 = time.Date(2026, 1, 5, 3, 12, 44, 123e6, time.UTC)
@@ -134,16 +119,18 @@ func requireSameRecord(t *testing.T, want, got ledger.Record) {
 	require.JSONEq(t, string(want.Body), string(got.Body))
 }
 
-func TestGetNotFound(t *testing.T) {
-	e := newEnv(t)
-	_, err := e.ledger.Get(t.Context(), ledger.NewID(t0))
+func TestGetNotFound(t *testing.T) { eachStore(t, testGetNotFound) }
+
+func testGetNotFound(t *testing.T, s store) {
+	_, err := s.Get(t.Context(), ledger.NewID(t0))
 	require.ErrorIs(t, err, ledger.ErrNotFound)
-	_, err = e.ledger.Get(t.Context(), "L123")
+	_, err = s.Get(t.Context(), "L123")
 	require.ErrorIs(t, err, ledger.ErrMalformed)
 }
 
-func TestQueryFilters(t *testing.T) {
-	e := newEnv(t)
+func TestQueryFilters(t *testing.T) { eachStore(t, testQueryFilters) }
+
+func testQueryFilters(t *testing.T, s store) {
 	ctx := t.Context()
 	var recs []ledger.Record
 	// 3 groups × 2 rules × (revocation + restore) at one-minute steps, plus
@@ -167,11 +154,11 @@ func TestQueryFilters(t *testing.T) {
 		recs = append(recs, ledger.NewEvent(meta(at, "", "", id), ledger.Event{Source: "sls"}))
 		at = at.Add(time.Second)
 	}
-	require.NoError(t, e.ledger.Append(ctx, recs...))
+	require.NoError(t, s.Append(ctx, recs...))
 
 	count := func(f ledger.Filter) []ledger.Record {
 		t.Helper()
-		got, err := e.ledger.Query(ctx, f)
+		got, err := s.Query(ctx, f)
 		require.NoError(t, err)
 		return got
 	}
@@ -214,40 +201,42 @@ func TestQueryFilters(t *testing.T) {
 	require.Equal(t, "actiontrail/E-BC", got[0].EventID)
 }
 
-func TestSeenEvent(t *testing.T) {
-	e := newEnv(t)
+func TestSeenEvent(t *testing.T) { eachStore(t, testSeenEvent) }
+
+func testSeenEvent(t *testing.T, s store) {
 	ctx := t.Context()
 	key := "actiontrail/3F2C8B1E-6A4D-4C2B-9E7F-1A2B3C4D5E01"
-	seen, err := e.ledger.SeenEvent(ctx, key)
+	seen, err := s.SeenEvent(ctx, key)
 	require.NoError(t, err)
 	require.False(t, seen)
 
 	// A finding with the same event id is not an event record.
-	require.NoError(t, e.ledger.Append(ctx, oneOfEach(t0)[0]))
-	seen, err = e.ledger.SeenEvent(ctx, key)
+	require.NoError(t, s.Append(ctx, oneOfEach(t0)[0]))
+	seen, err = s.SeenEvent(ctx, key)
 	require.NoError(t, err)
 	require.False(t, seen)
 
 	// Far in the virtual future (localcloud's clock runs ahead).
-	require.NoError(t, e.ledger.Append(ctx, ledger.NewEvent(meta(t0.Add(90*24*time.Hour), "", "", key), ledger.Event{Source: "eventbridge"})))
-	seen, err = e.ledger.SeenEvent(ctx, key)
+	require.NoError(t, s.Append(ctx, ledger.NewEvent(meta(t0.Add(90*24*time.Hour), "", "", key), ledger.Event{Source: "eventbridge"})))
+	seen, err = s.SeenEvent(ctx, key)
 	require.NoError(t, err)
 	require.True(t, seen)
-	seen, err = e.ledger.SeenEvent(ctx, key+"X")
+	seen, err = s.SeenEvent(ctx, key+"X")
 	require.NoError(t, err)
 	require.False(t, seen, "prefixes do not match")
-	_, err = e.ledger.SeenEvent(ctx, "")
+	_, err = s.SeenEvent(ctx, "")
 	require.Error(t, err)
 }
 
-func TestDuplicateWritesReadOnce(t *testing.T) {
-	e := newEnv(t)
+func TestDuplicateWritesReadOnce(t *testing.T) { eachStore(t, testDuplicateWritesReadOnce) }
+
+func testDuplicateWritesReadOnce(t *testing.T, s store) {
 	ctx := t.Context()
 	r := oneOfEach(t0)[1]
 	// The SDK may store a PutLogs twice after a 5xx: readers see one record.
-	require.NoError(t, e.ledger.Append(ctx, r))
-	require.NoError(t, e.ledger.Append(ctx, r))
-	got, err := e.ledger.Query(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindRevocation}})
+	require.NoError(t, s.Append(ctx, r))
+	require.NoError(t, s.Append(ctx, r))
+	got, err := s.Query(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindRevocation}})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 }
@@ -270,7 +259,7 @@ func TestForeignVersionIsAnError(t *testing.T) {
 	r := oneOfEach(t0)[1]
 	require.NoError(t, e.ledger.Append(ctx, r))
 	future := ledger.NewID(t0.Add(time.Second))
-	_, err := e.srv.Append(project, logstore, sls.LogGroupInput{Topic: ledger.Topic, Logs: []sls.Log{{
+	_, err := e.srv.Append(ledgertest.Project, ledgertest.Logstore, sls.LogGroupInput{Topic: ledger.Topic, Logs: []sls.Log{{
 		Time: t0.Add(time.Second),
 		Contents: [][2]string{{"id", future}, {"kind", "revocation"}, {"v", "2"}, {"time", t0.Add(time.Second).Format(time.RFC3339Nano)},
 			{"function", "guard"}, {"groupId", r.GroupID}, {"region", r.Region}, {"ruleId", r.RuleID}, {"eventId", ""}, {"body", `{"rules":[]}`}},
@@ -284,7 +273,7 @@ func TestForeignVersionIsAnError(t *testing.T) {
 	require.ErrorIs(t, err, ledger.ErrVersion)
 
 	unknown := ledger.NewID(t0.Add(2 * time.Second))
-	_, err = e.srv.Append(project, logstore, sls.LogGroupInput{Logs: []sls.Log{{
+	_, err = e.srv.Append(ledgertest.Project, ledgertest.Logstore, sls.LogGroupInput{Logs: []sls.Log{{
 		Time:     t0.Add(2 * time.Second),
 		Contents: [][2]string{{"id", unknown}, {"kind", "audit"}, {"v", "1"}, {"time", t0.Add(2 * time.Second).Format(time.RFC3339Nano)}, {"body", "{}"}},
 	}}})

@@ -6,13 +6,14 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 	"github.com/porthygiene/porthygiene/shared/notify"
 	"github.com/porthygiene/porthygiene/shared/notifystore"
 )
 
 func ExampleStore_Take() {
 	// In FC: notifystore.New(ledger.New(slsClient, project, logstore), ...).
-	l := &fakeLedger{}
+	l := &ledgertest.Mem{}
 	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	warm1 := notifystore.New(l, notifystore.Options{Logger: slog.New(slog.DiscardHandler)})
 	warm2 := notifystore.New(l, notifystore.Options{Logger: slog.New(slog.DiscardHandler)})

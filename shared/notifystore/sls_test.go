@@ -4,11 +4,9 @@ package notifystore_test
 // shared/slsapi) served by localcloud's SLS emulator.
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -18,46 +16,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/porthygiene/porthygiene/localcloud/auth"
-	"github.com/porthygiene/porthygiene/localcloud/sls"
-	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 	"github.com/porthygiene/porthygiene/shared/notify"
 	"github.com/porthygiene/porthygiene/shared/notifystore"
-	"github.com/porthygiene/porthygiene/shared/slsapi"
 )
-
-// newLedger starts the SLS emulator and returns a ledger on it, written with
-// STS credentials of the functions' role, as in FC.
-func newLedger(t *testing.T) *ledger.Ledger {
-	t.Helper()
-	store := auth.NewStore()
-	ts := httptest.NewServer(sls.New(sls.Config{Auth: store}))
-	t.Cleanup(ts.Close)
-	d := &net.Dialer{Timeout: 2 * time.Second}
-	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, ts.Listener.Addr().String())
-		},
-	}}
-	cred := store.IssueSTS("porthygiene-fc-role", "guard", time.Now(), time.Hour)
-	c := slsapi.New(slsapi.Config{
-		Endpoint: "http://cn-hangzhou-intranet.log.aliyuncs.com",
-		Credentials: func() slsapi.Credentials {
-			return slsapi.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}
-		},
-		HTTPClient:   hc,
-		RetryTimeout: time.Second,
-	})
-	require.NoError(t, c.EnsureProject(t.Context(), "porthygiene-notifystore-test", "notifystore tests"))
-	l := ledger.New(c, "porthygiene-notifystore-test", "ledger")
-	require.NoError(t, l.Setup(t.Context(), 30, 2))
-	return l
-}
 
 func TestSLSOutboxAndDelivered(t *testing.T) {
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Second)
-	l := newLedger(t)
+	l := ledgertest.OnLocalcloud(t).Ledger
 	c := &manualClock{t: now}
 	a, b := newStore(l, c), newStore(l, c) // two warm instances
 
@@ -91,7 +58,7 @@ func TestSLSBudgetTwoWarmInstances(t *testing.T) {
 	// caller's clock, never grant more than 15 in any minute.
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Second)
-	l := newLedger(t)
+	l := ledgertest.OnLocalcloud(t).Ledger
 	stores := []*notifystore.Store{newStore(l, &manualClock{t: now}), newStore(l, &manualClock{t: now})}
 	var kept []time.Time
 	for i := range 90 {
@@ -117,7 +84,7 @@ func TestSLSNotifierOnTheStore(t *testing.T) {
 	// once, later, through another instance.
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Second)
-	l := newLedger(t)
+	l := ledgertest.OnLocalcloud(t).Ledger
 	var tooFast atomic.Bool
 	var got atomic.Int64
 	tooFast.Store(true)

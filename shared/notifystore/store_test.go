@@ -1,6 +1,7 @@
 package notifystore_test
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -11,11 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 	"github.com/porthygiene/porthygiene/shared/notify"
 	"github.com/porthygiene/porthygiene/shared/notifystore"
 )
 
 var t0 = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+
+var errDown = errors.New("ledger down")
 
 // manualClock is a clock the test moves.
 type manualClock struct {
@@ -52,7 +56,7 @@ func ids(ps []notify.Pending) []string {
 
 func TestOutbox(t *testing.T) {
 	ctx := t.Context()
-	l := &fakeLedger{}
+	l := &ledgertest.Mem{}
 	c := &manualClock{t: t0}
 	s := newStore(l, c)
 
@@ -93,7 +97,7 @@ func TestOutboxOrderWithinOneMillisecond(t *testing.T) {
 	// The clock does not move: Put, Put, Done, Put, Done must still apply in
 	// order.
 	ctx := t.Context()
-	l := &fakeLedger{}
+	l := &ledgertest.Mem{}
 	s := newStore(l, &manualClock{t: t0})
 	for i := range 20 {
 		require.NoError(t, s.Put(ctx, []notify.Pending{pending("x", t0, i)}))
@@ -111,7 +115,7 @@ func TestOutboxOrderWithinOneMillisecond(t *testing.T) {
 
 func TestOutboxNeverAgesOut(t *testing.T) {
 	ctx := t.Context()
-	l := &fakeLedger{}
+	l := &ledgertest.Mem{}
 	c := &manualClock{t: t0}
 	s := newStore(l, c)
 	require.NoError(t, s.Put(ctx, []notify.Pending{pending("old", t0, 3)}))
@@ -126,7 +130,7 @@ func TestOutboxNeverAgesOut(t *testing.T) {
 
 func TestOutboxSkipsForeignAndBrokenRecords(t *testing.T) {
 	ctx := t.Context()
-	l := &fakeLedger{}
+	l := &ledgertest.Mem{}
 	s := newStore(l, &manualClock{t: t0})
 	m := ledger.Meta{Time: t0, Function: "other"}
 	// A message-shaped outbox record (no pending body) and one whose pending
@@ -145,20 +149,20 @@ func TestOutboxSkipsForeignAndBrokenRecords(t *testing.T) {
 
 func TestOutboxErrors(t *testing.T) {
 	ctx := t.Context()
-	l := &fakeLedger{failing: errDown}
+	l := &ledgertest.Mem{Err: errDown}
 	s := newStore(l, &manualClock{t: t0})
 	require.ErrorIs(t, s.Put(ctx, []notify.Pending{pending("a", t0, 0)}), errDown)
 	require.ErrorIs(t, s.Done(ctx, []string{"a"}), errDown)
 	_, err := s.Pending(ctx)
 	require.ErrorIs(t, err, errDown)
-	require.Error(t, newStore(&fakeLedger{}, &manualClock{t: t0}).Put(ctx, []notify.Pending{{Queued: t0}}), "an event without an id")
+	require.Error(t, newStore(&ledgertest.Mem{}, &manualClock{t: t0}).Put(ctx, []notify.Pending{{Queued: t0}}), "an event without an id")
 }
 
 func TestDelivered(t *testing.T) {
 	for _, n := range []int{3, 40} { // looked up one by one; one scan
 		t.Run(fmt.Sprintf("Ids%d", n), func(t *testing.T) {
 			ctx := t.Context()
-			l := &fakeLedger{}
+			l := &ledgertest.Mem{}
 			c := &manualClock{t: t0}
 			s := newStore(l, c)
 			var all, marked []string
@@ -191,7 +195,7 @@ func TestDelivered(t *testing.T) {
 }
 
 func TestDeliveredErrors(t *testing.T) {
-	s := newStore(&fakeLedger{failing: errDown}, &manualClock{t: t0})
+	s := newStore(&ledgertest.Mem{Err: errDown}, &manualClock{t: t0})
 	_, err := s.Seen(t.Context(), []string{"a"})
 	require.ErrorIs(t, err, errDown)
 	require.ErrorIs(t, s.Mark(t.Context(), []string{"a"}), errDown)
@@ -202,7 +206,7 @@ func TestDeliveredErrors(t *testing.T) {
 
 func TestBudgetSlidingMinute(t *testing.T) {
 	ctx := t.Context()
-	l := &fakeLedger{}
+	l := &ledgertest.Mem{}
 	s := newStore(l, &manualClock{t: t0})
 	take := func(robot string, n int, at time.Time) int {
 		t.Helper()
@@ -224,7 +228,7 @@ func TestBudgetSlidingMinute(t *testing.T) {
 
 func TestBudgetPenalty(t *testing.T) {
 	ctx := t.Context()
-	l := &fakeLedger{}
+	l := &ledgertest.Mem{}
 	s := newStore(l, &manualClock{t: t0})
 	require.NoError(t, s.Penalize(ctx, "ops", t0.Add(10*time.Minute)))
 	require.NoError(t, s.Penalize(ctx, "ops", t0.Add(5*time.Minute)), "a shorter penalty does not shorten it")
@@ -244,7 +248,7 @@ func TestBudgetPenalty(t *testing.T) {
 }
 
 func TestBudgetErrors(t *testing.T) {
-	l := &fakeLedger{failing: errDown}
+	l := &ledgertest.Mem{Err: errDown}
 	s := newStore(l, &manualClock{t: t0})
 	g, err := s.Take(t.Context(), "ops", 3, t0)
 	require.ErrorIs(t, err, errDown)
@@ -271,7 +275,7 @@ func TestBudgetTwoWarmInstancesSequential(t *testing.T) {
 	// Two instances share the ledger and take in turn, every 3 seconds for 5
 	// minutes, asking for 1–4 sends each time.
 	ctx := t.Context()
-	l := &fakeLedger{}
+	l := &ledgertest.Mem{}
 	a := newStore(l, &manualClock{t: t0})
 	b := newStore(l, &manualClock{t: t0})
 	var kept []time.Time
@@ -297,7 +301,7 @@ func TestBudgetConcurrentInstances(t *testing.T) {
 	// Eight instances take at once, many times, on a linearizable ledger:
 	// the re-check keeps what stands within the limit.
 	ctx := t.Context()
-	l := &fakeLedger{}
+	l := &ledgertest.Mem{}
 	var granted atomic.Int64
 	var wg sync.WaitGroup
 	for i := range 8 {

@@ -1,0 +1,63 @@
+package ledgertest
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/porthygiene/porthygiene/localcloud/auth"
+	"github.com/porthygiene/porthygiene/localcloud/sls"
+	"github.com/porthygiene/porthygiene/localcloud/stats"
+	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/slsapi"
+)
+
+// The project and logstore OnLocalcloud's ledger is in.
+const (
+	Project  = "porthygiene-ledgertest"
+	Logstore = "ledger"
+)
+
+// Localcloud is a ledger on localcloud's SLS emulator.
+type Localcloud struct {
+	Ledger *ledger.Ledger
+	SLS    *slsapi.Client // the client under Ledger
+	Server *sls.Server    // the emulator, e.g. to write around the ledger
+	Stats  *stats.Stats   // the emulator's call counts
+}
+
+// OnLocalcloud starts localcloud's SLS emulator on a loopback server, closed
+// when the test ends, and returns a ledger set up on it (Project, Logstore),
+// written through the real SDK with STS credentials of the functions' role.
+func OnLocalcloud(t testing.TB) Localcloud {
+	t.Helper()
+	store := auth.NewStore()
+	st := &stats.Stats{}
+	srv := sls.New(sls.Config{Auth: store, Stats: st})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	d := &net.Dialer{Timeout: 2 * time.Second}
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, ts.Listener.Addr().String())
+		},
+	}}
+	cred := store.IssueSTS("porthygiene-fc-role", "guard", time.Now(), time.Hour)
+	c := slsapi.New(slsapi.Config{
+		Endpoint: "http://cn-hangzhou-intranet.log.aliyuncs.com",
+		Credentials: func() slsapi.Credentials {
+			return slsapi.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}
+		},
+		HTTPClient:   hc,
+		RetryTimeout: time.Second,
+	})
+	require.NoError(t, c.EnsureProject(t.Context(), Project, "ledgertest"))
+	l := ledger.New(c, Project, Logstore)
+	require.NoError(t, l.Setup(t.Context(), 30, 2))
+	return Localcloud{Ledger: l, SLS: c, Server: srv, Stats: st}
+}
