@@ -540,3 +540,43 @@ func TestGuardModes(t *testing.T) {
 		require.Len(t, e.revocations(g), 5)
 	})
 }
+
+// TestGuardRestoresOnTheOwnersDecision: the message about a revoked rule
+// carries a signed "restore" button; clicking it records a decision that the
+// next sweep carries out, with an exemption, and the guard then leaves it.
+func TestGuardRestoresOnTheOwnersDecision(t *testing.T) {
+	c := lctest.Start(t, localcloud.Options{}, "guard", "approve")
+	e := &env{t: t, cloud: c, ecs: lctest.ECS(t, c)}
+	e.authorize("sg-web", perm{proto: "tcp", ports: "9200/9200", cidr: "0.0.0.0/0", desc: "es for the demo"})
+	require.NotContains(t, e.rules("sg-web"), "TCP 9200/9200 0.0.0.0/0 Accept")
+	var link string
+	for _, m := range c.DingTalk.Messages("") {
+		for _, b := range m.Buttons {
+			if strings.Contains(b.ActionURL, "a=restore") {
+				link = b.ActionURL
+			}
+		}
+		if link == "" {
+			if l := regexp.MustCompile(`\((http://[^)]*a=restore[^)]*)\)`).FindStringSubmatch(m.Text); l != nil {
+				link = l[1]
+			}
+		}
+	}
+	require.NotEmpty(t, link, "the revocation message offers a restore button")
+	resp, err := http.Get(link)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+
+	_, err = c.Advance(t.Context(), time.Hour)
+	require.NoError(t, err)
+	require.Contains(t, e.rules("sg-web"), "TCP 9200/9200 0.0.0.0/0 Accept", "restored by the sweep")
+	_, err = c.Advance(t.Context(), 2*time.Hour)
+	require.NoError(t, err)
+	require.Contains(t, e.rules("sg-web"), "TCP 9200/9200 0.0.0.0/0 Accept", "and left open: it carries an exemption")
+	var restored bool
+	for _, m := range c.DingTalk.Messages("") {
+		restored = restored || strings.Contains(m.Text, "9200") && (strings.Contains(m.Text, "已恢复") || strings.Contains(m.Text, "restored"))
+	}
+	require.True(t, restored, "the owners are told it was restored")
+}

@@ -40,6 +40,7 @@ type Ledger interface {
 	Append(ctx context.Context, recs ...ledger.Record) error
 	SeenEvent(ctx context.Context, key string) (bool, error)
 	Query(ctx context.Context, f ledger.Filter) ([]ledger.Record, error)
+	Get(ctx context.Context, id string) (ledger.Record, error)
 }
 
 var _ Ledger = (*ledger.Ledger)(nil)
@@ -403,6 +404,13 @@ func (g *Guard) sweep(ctx context.Context, r *run, regions, only []string) error
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if only == nil {
+			// Owners' "restore" decisions first: the sweep then sees the
+			// restored rules with their exemptions.
+			if err := g.executeRestores(ctx, r, region, cloud); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		groups, err := cloud.ListGroups(ctx, ecsapi.ListOptions{GroupIDs: only})
 		if err != nil {

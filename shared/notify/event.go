@@ -16,6 +16,7 @@ const (
 	KindReaperAnnounced Kind = "reaper-announced" // a temporary rule will be closed on a date
 	KindReaperClosed    Kind = "reaper-closed"    // a temporary rule was closed
 	KindReplicated      Kind = "replicated"       // a rule was replicated to other groups/regions
+	KindRestored        Kind = "restored"         // a revoked rule was put back (an owner's decision)
 	KindError           Kind = "error"            // porthygiene failed to do its job
 )
 

@@ -29,11 +29,11 @@ var zh = words{
 	kinds: map[Kind]string{
 		KindExposureRevoked: "已撤销暴露规则", KindExposureFound: "发现暴露规则",
 		KindExposureDryRun: "发现暴露规则（演练，未撤销）", KindReaperAnnounced: "临时规则即将关闭",
-		KindReaperClosed: "临时规则已关闭", KindReplicated: "规则已复制", KindError: "porthygiene 处理出错",
+		KindReaperClosed: "临时规则已关闭", KindReplicated: "规则已复制", KindRestored: "规则已恢复", KindError: "porthygiene 处理出错",
 	},
 	actions: map[Kind]string{
 		KindExposureRevoked: "已撤销", KindExposureFound: "未处理（仅通知）", KindExposureDryRun: "演练：本应撤销",
-		KindReaperAnnounced: "将按期关闭", KindReaperClosed: "已关闭", KindReplicated: "已复制", KindError: "需人工检查",
+		KindReaperAnnounced: "将按期关闭", KindReaperClosed: "已关闭", KindReplicated: "已复制", KindRestored: "已恢复", KindError: "需人工检查",
 	},
 	severities: map[Severity]string{SeverityCritical: "严重", SeverityHigh: "高", SeverityMedium: "中", SeverityLow: "低", SeverityInfo: "提示"},
 	actorTypes: map[string]string{"root-account": "主账号", "ram-user": "RAM 用户", "assumed-role": "角色", "system": "系统"},
@@ -49,11 +49,11 @@ var en = words{
 	kinds: map[Kind]string{
 		KindExposureRevoked: "Exposed rule revoked", KindExposureFound: "Exposed rule found",
 		KindExposureDryRun: "Exposed rule found (dry run, not revoked)", KindReaperAnnounced: "Temporary rule will be closed",
-		KindReaperClosed: "Temporary rule closed", KindReplicated: "Rule replicated", KindError: "porthygiene error",
+		KindReaperClosed: "Temporary rule closed", KindReplicated: "Rule replicated", KindRestored: "Rule restored", KindError: "porthygiene error",
 	},
 	actions: map[Kind]string{
 		KindExposureRevoked: "revoked", KindExposureFound: "none (notice only)", KindExposureDryRun: "dry-run: would revoke",
-		KindReaperAnnounced: "will close on schedule", KindReaperClosed: "closed", KindReplicated: "replicated", KindError: "needs a human",
+		KindReaperAnnounced: "will close on schedule", KindReaperClosed: "closed", KindReplicated: "replicated", KindRestored: "restored", KindError: "needs a human",
 	},
 	severities: map[Severity]string{SeverityCritical: "critical", SeverityHigh: "high", SeverityMedium: "medium", SeverityLow: "low", SeverityInfo: "info"},
 	actorTypes: map[string]string{"root-account": "root account", "ram-user": "RAM user", "assumed-role": "assumed role", "system": "system"},
