@@ -35,6 +35,7 @@ var (
 	ErrAlreadyRestored  = errors.New("already restored")
 	ErrExposure         = errors.New("refused: the rule would be exposed again")
 	ErrExemptionExpired = errors.New("the exemption has already expired")
+	ErrNoActor          = errors.New("restore: who restores (Request.By) is required for the ledger")
 )
 
 // Cloud is what a restore needs of the region's ECS API.
@@ -76,6 +77,10 @@ type Result struct {
 
 // Restore re-authorizes the rule backed up in req.LedgerID.
 func Restore(ctx context.Context, cloud Cloud, led Ledger, pol *policy.Policy, req Request) (Result, error) {
+	if req.By == "" {
+		// The ledger record needs it; refuse before changing anything.
+		return Result{}, ErrNoActor
+	}
 	rec, err := led.Get(ctx, req.LedgerID)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return Result{}, fmt.Errorf("%w %s", ErrNotFound, req.LedgerID)
