@@ -66,9 +66,11 @@ func TestRestore(t *testing.T) {
 	}{
 		{
 			// The guard would close an exposure again at once: refused.
-			name:    "ExposureWithoutExemptionRefused",
-			setup:   func(t *testing.T, l *ledgertest.Mem) string { return backup(t, l, "22", "0.0.0.0/0", "debug") },
-			req:     func(id string) restore.Request { return restore.Request{LedgerID: id, Region: "cn-hangzhou", By: "alice", Now: now} },
+			name:  "ExposureWithoutExemptionRefused",
+			setup: func(t *testing.T, l *ledgertest.Mem) string { return backup(t, l, "22", "0.0.0.0/0", "debug") },
+			req: func(id string) restore.Request {
+				return restore.Request{LedgerID: id, Region: "cn-hangzhou", By: "alice", Now: now}
+			},
 			wantErr: restore.ErrExposure,
 			check: func(t *testing.T, l *ledgertest.Mem, c *fakeCloud, _ restore.Result) {
 				require.Empty(t, c.rules["sg-1"], "nothing authorized")
@@ -96,7 +98,9 @@ func TestRestore(t *testing.T) {
 			// A private source is no exposure: no exemption needed.
 			name:  "PrivateRuleNeedsNoExemption",
 			setup: func(t *testing.T, l *ledgertest.Mem) string { return backup(t, l, "3306", "10.0.0.0/8", "") },
-			req:   func(id string) restore.Request { return restore.Request{LedgerID: id, Region: "cn-hangzhou", By: "alice", Now: now} },
+			req: func(id string) restore.Request {
+				return restore.Request{LedgerID: id, Region: "cn-hangzhou", By: "alice", Now: now}
+			},
 			check: func(t *testing.T, l *ledgertest.Mem, c *fakeCloud, _ restore.Result) {
 				require.Len(t, c.rules["sg-1"], 1)
 			},
@@ -122,7 +126,9 @@ func TestRestore(t *testing.T) {
 				require.NoError(t, err)
 				return id
 			},
-			req:     func(id string) restore.Request { return restore.Request{LedgerID: id, Region: "cn-hangzhou", By: "alice", Now: now} },
+			req: func(id string) restore.Request {
+				return restore.Request{LedgerID: id, Region: "cn-hangzhou", By: "alice", Now: now}
+			},
 			wantErr: restore.ErrAlreadyRestored,
 		},
 		{
@@ -136,9 +142,11 @@ func TestRestore(t *testing.T) {
 			},
 		},
 		{
-			name:    "WrongRegion",
-			setup:   func(t *testing.T, l *ledgertest.Mem) string { return backup(t, l, "3306", "10.0.0.0/8", "") },
-			req:     func(id string) restore.Request { return restore.Request{LedgerID: id, Region: "cn-beijing", By: "alice", Now: now} },
+			name:  "WrongRegion",
+			setup: func(t *testing.T, l *ledgertest.Mem) string { return backup(t, l, "3306", "10.0.0.0/8", "") },
+			req: func(id string) restore.Request {
+				return restore.Request{LedgerID: id, Region: "cn-beijing", By: "alice", Now: now}
+			},
 			wantErr: restore.ErrWrongRegion,
 		},
 		{
@@ -157,13 +165,17 @@ func TestRestore(t *testing.T) {
 				require.NoError(t, l.Append(t.Context(), rec))
 				return rec.ID
 			},
-			req:     func(id string) restore.Request { return restore.Request{LedgerID: id, Region: "cn-hangzhou", By: "alice", Now: now} },
+			req: func(id string) restore.Request {
+				return restore.Request{LedgerID: id, Region: "cn-hangzhou", By: "alice", Now: now}
+			},
 			wantErr: restore.ErrNotRevocation,
 		},
 		{
-			name:    "NotFound",
-			setup:   func(t *testing.T, l *ledgertest.Mem) string { return ledger.NewID(now) },
-			req:     func(id string) restore.Request { return restore.Request{LedgerID: id, Region: "cn-hangzhou", By: "alice", Now: now} },
+			name:  "NotFound",
+			setup: func(t *testing.T, l *ledgertest.Mem) string { return ledger.NewID(now) },
+			req: func(id string) restore.Request {
+				return restore.Request{LedgerID: id, Region: "cn-hangzhou", By: "alice", Now: now}
+			},
 			wantErr: restore.ErrNotFound,
 		},
 	}
