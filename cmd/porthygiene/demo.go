@@ -39,7 +39,10 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	d := &demo{env: env, start: time.Now()}
-	c, err := startLocal(ctx, env, localOptions{config: *config, addr: "127.0.0.1:0", quiet: true})
+	// localcloud has no ECS rate limit; the guard's pacing (20 calls/s by
+	// default, in wall time) would only make days of hourly sweeps slow.
+	c, err := startLocal(ctx, env, localOptions{config: *config, addr: "127.0.0.1:0", quiet: true,
+		opts: localcloud.Options{Env: map[string]string{"PORTHYGIENE_ECS_QPS": "1000"}}})
 	if err != nil {
 		return err
 	}
@@ -97,7 +100,7 @@ func functionNames(c *localcloud.Cloud) string {
 }
 
 func (d *demo) say(format string, a ...any) {
-	fmt.Fprintf(d.env.stdout, "[%s] %s\n", d.cloud.Clock.Now().Format("2006-01-02 15:04:05"), fmt.Sprintf(format, a...))
+	fmt.Fprintf(d.env.stdout, "[%s +%5.1fs] %s\n", d.cloud.Clock.Now().Format("2006-01-02 15:04:05"), time.Since(d.start).Seconds(), fmt.Sprintf(format, a...))
 }
 
 func (d *demo) check(ok bool, claim string) {
