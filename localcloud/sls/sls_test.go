@@ -3,17 +3,17 @@ package sls_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +34,9 @@ import (
 )
 
 const endpoint = "http://cn-hangzhou.log.aliyuncs.com"
+
+var integration = flag.Bool("integration", false,
+	"also run the SLS contract suite against a real project (needs ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET and PORTHYGIENE_IT_SLS_ENDPOINT/PROJECT; creates and deletes logstores)")
 
 var start = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 
@@ -79,6 +82,61 @@ func (f *fixture) clientTimeout(t testing.TB, cred auth.Credential, retry time.D
 	return c
 }
 
+func TestContractEmulator(t *testing.T) {
+	f := newFixture(t)
+	require.NoError(t, f.srv.CreateProject("contract-proj"))
+	runContract(t, &target{
+		c: f.client(t, f.user), project: "contract-proj", prefix: "porthygiene-it-" + randSuffix(),
+		base: start,
+		tick: func() { f.clock.Advance(time.Minute) },
+		badSecret: func(t *testing.T) sdk.ClientInterface {
+			wrong := f.user
+			wrong.AccessKeySecret = "not-the-secret"
+			return f.client(t, wrong)
+		},
+		unknownKey: func(t *testing.T) sdk.ClientInterface {
+			return f.client(t, auth.Credential{AccessKeyID: "LTAInobody", AccessKeySecret: "x"})
+		},
+		emu: f,
+	})
+}
+
+// TestContractIntegration runs the same suite against a real project. Never in
+// CI: it needs -integration and credentials, and it creates logstores named
+// porthygiene-it-<random>-<purpose> in the project (each deleted when its case
+// ends) and writes a few dozen logs. It takes a few minutes, mostly waiting
+// for the query logstore's index to take effect.
+func TestContractIntegration(t *testing.T) {
+	if !*integration {
+		t.Skip("real-project contract run disabled: pass -integration with ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, PORTHYGIENE_IT_SLS_ENDPOINT, PORTHYGIENE_IT_SLS_PROJECT (optional: ALIBABA_CLOUD_SECURITY_TOKEN)")
+	}
+	ak, sk := os.Getenv("ALIBABA_CLOUD_ACCESS_KEY_ID"), os.Getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+	ep, project := os.Getenv("PORTHYGIENE_IT_SLS_ENDPOINT"), os.Getenv("PORTHYGIENE_IT_SLS_PROJECT")
+	if ak == "" || sk == "" || ep == "" || project == "" {
+		t.Skip("-integration needs ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, PORTHYGIENE_IT_SLS_ENDPOINT and PORTHYGIENE_IT_SLS_PROJECT")
+	}
+	token := os.Getenv("ALIBABA_CLOUD_SECURITY_TOKEN")
+	mk := func(ak, sk, token string) sdk.ClientInterface {
+		c := sdk.CreateNormalInterface(ep, ak, sk, token)
+		c.SetHTTPClient(&http.Client{Timeout: time.Minute})
+		c.SetRetryTimeout(30 * time.Second)
+		return c
+	}
+	runContract(t, &target{
+		c: mk(ak, sk, token), project: project, prefix: "porthygiene-it-" + randSuffix(),
+		// logs a few minutes old: well inside the TTL, never in the future
+		base:   time.Now().Add(-5 * time.Minute).Truncate(time.Second),
+		tick:   func() { time.Sleep(2 * time.Second) },
+		settle: 3 * time.Minute,
+		badSecret: func(*testing.T) sdk.ClientInterface {
+			return mk(ak, sk+"x", token)
+		},
+		unknownKey: func(*testing.T) sdk.ClientInterface {
+			return mk("LTAIporthygieneunknown", "x", "")
+		},
+	})
+}
+
 func requireSLSError(t *testing.T, err error, status int, code string) *sdk.Error {
 	t.Helper()
 	require.Error(t, err)
@@ -90,9 +148,14 @@ func requireSLSError(t *testing.T, err error, status int, code string) *sdk.Erro
 }
 
 func group(topic string, logs ...map[string]string) *sdk.LogGroup {
+	return groupAt(start, topic, logs...)
+}
+
+// groupAt is a log group whose logs are at base unless they set "__time__".
+func groupAt(base time.Time, topic string, logs ...map[string]string) *sdk.LogGroup {
 	lg := &sdk.LogGroup{Topic: proto.String(topic), Source: proto.String("10.1.2.3")}
 	for _, l := range logs {
-		sl := &sdk.Log{Time: proto.Uint32(uint32(start.Unix()))}
+		sl := &sdk.Log{Time: proto.Uint32(uint32(base.Unix()))}
 		for _, k := range sortedKeys(l) {
 			if k == "__time__" {
 				n, _ := strconv.Atoi(l[k])
@@ -127,7 +190,9 @@ func contents(lg *sdk.LogGroup) []map[string]string {
 	return out
 }
 
-func TestProjectsAndLogstores(t *testing.T) {
+// TestProjects is emulator-only: the contract cannot create projects in a real
+// account (the logstore behaviours are in runContract).
+func TestProjects(t *testing.T) {
 	f := newFixture(t)
 	c := f.client(t, f.user)
 
@@ -142,90 +207,7 @@ func TestProjectsAndLogstores(t *testing.T) {
 	names, err := c.ListProject()
 	require.NoError(t, err)
 	require.Equal(t, []string{"audit-proj"}, names)
-
-	require.NoError(t, c.CreateLogStore("audit-proj", "ledger", 7, 2, false, 0))
-	err = c.CreateLogStore("audit-proj", "ledger", 7, 2, false, 0)
-	requireSLSError(t, err, 400, "LogStoreAlreadyExist")
-	err = c.CreateLogStore("nope-proj", "ledger", 7, 2, false, 0)
-	requireSLSError(t, err, 404, "ProjectNotExist")
-
-	ls, err := c.GetLogStore("audit-proj", "ledger")
-	require.NoError(t, err)
-	require.Equal(t, 7, ls.TTL)
-	require.Equal(t, 2, ls.ShardCount)
-	stores, err := c.ListLogStore("audit-proj")
-	require.NoError(t, err)
-	require.Equal(t, []string{"ledger"}, stores)
-
-	shards, err := c.ListShards("audit-proj", "ledger")
-	require.NoError(t, err)
-	require.Len(t, shards, 2)
-	require.Equal(t, 0, shards[0].ShardID)
-	require.Equal(t, "readwrite", shards[0].Status)
-	require.Equal(t, "00000000000000000000000000000000", shards[0].InclusiveBeginKey)
-	require.Equal(t, "80000000000000000000000000000000", shards[0].ExclusiveBeginKey)
-	require.Equal(t, "80000000000000000000000000000000", shards[1].InclusiveBeginKey)
-	require.Equal(t, "ffffffffffffffffffffffffffffffff", shards[1].ExclusiveBeginKey)
-
-	require.NoError(t, c.CreateIndex("audit-proj", "ledger", sdk.Index{Line: &sdk.IndexLine{Token: []string{","}}}))
-	idx, err := c.GetIndex("audit-proj", "ledger")
-	require.NoError(t, err)
-	require.Equal(t, []string{","}, idx.Line.Token)
-
-	require.NoError(t, c.DeleteLogStore("audit-proj", "ledger"))
-	_, err = c.GetLogStore("audit-proj", "ledger")
-	e := requireSLSError(t, err, 404, "LogStoreNotExist")
-	require.NotEmpty(t, e.RequestID, "x-log-requestid")
-	_, err = c.ListShards("other-proj", "ledger")
-	requireSLSError(t, err, 404, "ProjectNotExist")
-
-	snap := f.stats.Snapshot()
-	require.Equal(t, 2, snap.Count("sls", "CreateProject", "operator"))
-	require.Equal(t, 3, snap.Count("sls", "CreateLogStore", "operator"))
-	require.Equal(t, 2, snap.Count("sls", "ListShards", "operator"))
-}
-
-func TestPutLogsCompression(t *testing.T) {
-	f := newFixture(t)
-	require.NoError(t, f.srv.CreateProject("flow-proj"))
-	require.NoError(t, f.srv.CreateLogstore("flow-proj", "flows", 1))
-	c := f.client(t, f.user)
-
-	random := make([]byte, 300) // incompressible: the lz4 response needs a literal-only block
-	_, _ = rand.Read(random)
-	cases := []struct {
-		name  string
-		kind  int
-		value string
-	}{
-		{"lz4", sdk.Compress_LZ4, "accept accept accept accept accept accept"},
-		{"zstd", sdk.Compress_ZSTD, "reject"},
-		{"none", sdk.Compress_None, "-"},
-		{"lz4Incompressible", sdk.Compress_LZ4, hex.EncodeToString(random)},
-	}
-	for i, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			lg := group("flow_log", map[string]string{"action": tc.value, "n": strconv.Itoa(i)})
-			require.NoError(t, c.PutLogsWithCompressType("flow-proj", "flows", lg, tc.kind))
-			begin := fmt.Sprint(i)
-			for _, pullKind := range []int{sdk.Compress_LZ4, sdk.Compress_ZSTD} {
-				gl, meta, err := c.PullLogsWithQuery(&sdk.PullLogRequest{
-					Project: "flow-proj", Logstore: "flows", ShardID: 0,
-					Cursor: b64(begin), LogGroupMaxCount: 1, CompressType: pullKind,
-				})
-				require.NoError(t, err)
-				require.Equal(t, 1, meta.Count)
-				require.Len(t, gl.LogGroups, 1)
-				got := gl.LogGroups[0]
-				require.Equal(t, "flow_log", got.GetTopic())
-				require.Equal(t, "10.1.2.3", got.GetSource())
-				require.Equal(t, uint32(start.Unix()), got.Logs[0].GetTime())
-				require.Equal(t, []map[string]string{{"action": tc.value, "n": strconv.Itoa(i)}}, contents(got))
-				require.Equal(t, b64(begin), got.GetCursor(), "per-group cursor from x-log-read-last-cursor")
-			}
-		})
-	}
-	require.Equal(t, len(cases), f.stats.Snapshot().Count("sls", "PutLogs", "operator"))
+	require.Equal(t, 2, f.stats.Snapshot().Count("sls", "CreateProject", "operator"))
 }
 
 func b64(decimal string) string { return base64.StdEncoding.EncodeToString([]byte(decimal)) }
@@ -254,114 +236,17 @@ func TestHashKeyRouting(t *testing.T) {
 	}
 }
 
-func TestCursorsAndPullLogs(t *testing.T) {
-	f := newFixture(t)
-	require.NoError(t, f.srv.CreateProject("trail-proj"))
-	require.NoError(t, f.srv.CreateLogstore("trail-proj", "actiontrail_main", 1))
-	c := f.client(t, f.user)
-
-	// five groups, one a minute
-	for i := range 5 {
-		require.NoError(t, c.PutLogs("trail-proj", "actiontrail_main", group("actiontrail_audit_event", map[string]string{"i": strconv.Itoa(i)})))
-		f.clock.Advance(time.Minute)
-	}
-	begin, err := c.GetCursor("trail-proj", "actiontrail_main", 0, "begin")
-	require.NoError(t, err)
-	require.Equal(t, "MA==", begin)
-	end, err := c.GetCursor("trail-proj", "actiontrail_main", 0, "end")
-	require.NoError(t, err)
-	require.Equal(t, b64("5"), end)
-	at, err := c.GetCursor("trail-proj", "actiontrail_main", 0, strconv.FormatInt(start.Add(2*time.Minute).Unix(), 10))
-	require.NoError(t, err)
-	require.Equal(t, b64("2"), at)
-	late, err := c.GetCursor("trail-proj", "actiontrail_main", 0, strconv.FormatInt(start.Add(time.Hour).Unix(), 10))
-	require.NoError(t, err)
-	require.Equal(t, end, late)
-	ct, err := c.GetCursorTime("trail-proj", "actiontrail_main", 0, b64("3"))
-	require.NoError(t, err)
-	require.Equal(t, start.Add(3*time.Minute).Unix(), ct.Unix())
-
-	goAt, err := f.srv.CursorAt("trail-proj", "actiontrail_main", 0, start.Add(90*time.Second))
-	require.NoError(t, err)
-	require.Equal(t, b64("2"), goAt)
-	goEnd, err := f.srv.EndCursor("trail-proj", "actiontrail_main", 0)
-	require.NoError(t, err)
-	require.Equal(t, end, goEnd)
-
-	ids := func(gl *sdk.LogGroupList) []string {
-		var out []string
-		for _, g := range gl.LogGroups {
-			out = append(out, contents(g)[0]["i"])
-		}
-		return out
-	}
-	cases := []struct {
-		name         string
-		cursor, endC string
-		count        int
-		wantIDs      []string
-		wantNext     string
-	}{
-		{"CountBound", begin, "", 2, []string{"0", "1"}, b64("2")},
-		{"ToEnd", b64("3"), "", 1000, []string{"3", "4"}, end},
-		{"EndCursor", b64("1"), b64("3"), 1000, []string{"1", "2"}, b64("3")},
-		{"EndCursorAndCount", b64("1"), b64("4"), 1, []string{"1"}, b64("2")},
-		{"EmptyAtEnd", end, "", 10, nil, end},
-		{"EmptyRange", b64("2"), b64("2"), 10, nil, b64("2")},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			gl, next, err := c.PullLogs("trail-proj", "actiontrail_main", 0, tc.cursor, tc.endC, tc.count)
-			require.NoError(t, err)
-			require.Equal(t, tc.wantIDs, ids(gl))
-			require.Equal(t, tc.wantNext, next)
-		})
-	}
-
-	// the trigger loop: read [begin, end) until next == end
-	var all []string
-	for cur := begin; cur != end; {
-		gl, next, err := c.PullLogs("trail-proj", "actiontrail_main", 0, cur, end, 2)
-		require.NoError(t, err)
-		all = append(all, ids(gl)...)
-		cur = next
-	}
-	require.Equal(t, []string{"0", "1", "2", "3", "4"}, all)
-
-	_, _, err = c.PullLogs("trail-proj", "actiontrail_main", 0, b64("9"), "", 10)
-	requireSLSError(t, err, 400, "InvalidCursor")
-	_, _, err = c.PullLogs("trail-proj", "actiontrail_main", 0, "not-a-cursor", "", 10)
-	requireSLSError(t, err, 400, "InvalidCursor")
-	_, _, err = c.PullLogs("trail-proj", "actiontrail_main", 0, begin, "", 1001)
-	requireSLSError(t, err, 400, "ParameterInvalid")
-	_, _, err = c.PullLogs("trail-proj", "actiontrail_main", 3, begin, "", 10)
-	requireSLSError(t, err, 400, "ShardNotExist")
-	_, err = c.GetCursor("trail-proj", "actiontrail_main", 0, "yesterday")
-	requireSLSError(t, err, 400, "ParameterInvalid")
-}
-
+// TestSignatures: STS keys, emulator-only (wrong and unknown keys are in runContract).
 func TestSignatures(t *testing.T) {
 	f := newFixture(t)
 	require.NoError(t, f.srv.CreateProject("sig-proj"))
 	require.NoError(t, f.srv.CreateLogstore("sig-proj", "store", 1))
 	lg := group("t", map[string]string{"a": "b"})
 
-	wrong := f.user
-	wrong.AccessKeySecret = "not-the-secret"
-	err := f.client(t, wrong).PutLogs("sig-proj", "store", lg)
-	e := requireSLSError(t, err, 401, "SignatureNotMatch")
-	require.NotEmpty(t, e.RequestID)
-	_, err = f.client(t, wrong).GetCursor("sig-proj", "store", 0, "begin")
-	requireSLSError(t, err, 401, "SignatureNotMatch")
-
-	unknown := auth.Credential{AccessKeyID: "LTAInobody", AccessKeySecret: "x"}
-	err = f.client(t, unknown).PutLogs("sig-proj", "store", lg)
-	requireSLSError(t, err, 401, "Unauthorized")
-
 	sts := f.auth.IssueSTS("porthygiene-fc", "guard-1", f.clock.Now(), time.Hour)
 	stsClient := f.client(t, sts)
 	require.NoError(t, stsClient.PutLogs("sig-proj", "store", lg))
-	_, err = stsClient.GetCursor("sig-proj", "store", 0, "begin")
+	_, err := stsClient.GetCursor("sig-proj", "store", 0, "begin")
 	require.NoError(t, err)
 	// the token is signed too: a different token is rejected
 	other := sts
