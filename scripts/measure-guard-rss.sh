@@ -4,9 +4,10 @@
 # size memorySize in s.yaml. Prints the highest VmHWM seen.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+running=$(mktemp)
 out=$(mktemp)
 (
-	for _ in $(seq 1 600); do
+	while [ -e "$running" ]; do
 		for p in $(pgrep -f 'porthygiene-fn-.*/guard/main' || true); do
 			grep VmHWM "/proc/$p/status" 2>/dev/null || true
 		done
@@ -15,7 +16,7 @@ out=$(mktemp)
 ) &
 sampler=$!
 go test -count=1 -run 'TestGuardBurstReachesDingTalkWithinTheLimit' ./functions/guard/ >/dev/null
-kill "$sampler" 2>/dev/null || true
-wait "$sampler" 2>/dev/null || true
+rm -f "$running"
+wait "$sampler"
 echo "guard peak RSS: $(cat "$out")"
 rm -f "$out"
