@@ -22,6 +22,7 @@ import (
 	"github.com/porthygiene/porthygiene/localcloud/ecs"
 	"github.com/porthygiene/porthygiene/localcloud/eventbus"
 	"github.com/porthygiene/porthygiene/localcloud/faults"
+	"github.com/porthygiene/porthygiene/localcloud/fcapi"
 	"github.com/porthygiene/porthygiene/localcloud/fcrt"
 	"github.com/porthygiene/porthygiene/localcloud/sconfig"
 	"github.com/porthygiene/porthygiene/localcloud/sls"
@@ -69,6 +70,7 @@ type Cloud struct {
 	SLS      *sls.Server
 	DingTalk *dingtalk.Sink
 	Runtime  *fcrt.Runtime
+	FC       *fcapi.Server // the FC 3.0 API (InvokeFunction) over Runtime
 	Bus      *eventbus.Bus
 	Timers   *timers.Scheduler
 	Project  *sconfig.Project
@@ -102,6 +104,7 @@ type Endpoints struct {
 	UserName        string        `json:"userName"`
 	ECSEndpoint     string        `json:"ecsEndpoint"`
 	SLSEndpoint     string        `json:"slsEndpoint"`
+	FCEndpoint      string        `json:"fcEndpoint"`
 	HTTPProxy       string        `json:"httpProxy"`
 	Ledger          LedgerAddr    `json:"ledger"`
 	Trail           LedgerAddr    `json:"actiontrail"`
@@ -183,6 +186,15 @@ func Start(opts Options) (*Cloud, error) {
 	c.SLS = sls.New(sls.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults})
 	c.DingTalk = dingtalk.New(dingtalk.Config{Clock: c.Clock, Stats: c.Stats, Faults: c.Faults})
 	c.Runtime = fcrt.New(fcrt.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, AccountID: auth.AccountID, LogDir: opts.LogDir})
+	c.FC = fcapi.New(fcapi.Config{Auth: c.Auth, Runtime: c.Runtime, Clock: c.Clock, Stats: c.Stats, Faults: c.Faults,
+		Exists: func(name string) bool {
+			for _, fn := range c.functions() {
+				if fn.Name == name {
+					return true
+				}
+			}
+			return false
+		}})
 
 	if err := c.load(seed); err != nil {
 		ln.Close()
@@ -272,6 +284,7 @@ func (c *Cloud) functionEnv() map[string]string {
 	return map[string]string{
 		"ECS_ENDPOINT":    c.URL(),
 		"SLS_ENDPOINT":    "http://" + c.region + ".log.aliyuncs.com",
+		"FCAPI_ENDPOINT":  c.URL(), // the FC API (the sweep's fan-out), routed by path
 		"DINGTALK_ROBOTS": string(robots),
 		"APPROVE_URL":     c.URL() + "/http/approve",
 		// A signing key for the decision links, local to this run.
@@ -525,7 +538,7 @@ func (c *Cloud) Endpoints() Endpoints {
 	e := Endpoints{
 		Addr: c.addr, Region: c.region, AccountID: auth.AccountID,
 		AccessKeyID: c.operator.AccessKeyID, AccessKeySecret: c.operator.AccessKeySecret, UserName: c.operator.Identity.UserName,
-		ECSEndpoint: c.URL(), SLSEndpoint: "http://" + c.region + ".log.aliyuncs.com", HTTPProxy: c.URL(),
+		ECSEndpoint: c.URL(), SLSEndpoint: "http://" + c.region + ".log.aliyuncs.com", FCEndpoint: c.URL(), HTTPProxy: c.URL(),
 		Trail:  LedgerAddr{Project: c.trailProject, Logstore: c.trailLogstore},
 		Robots: c.robotAddrs(),
 	}

@@ -14,12 +14,14 @@ import (
 	"github.com/porthygiene/porthygiene/localcloud/auth"
 	"github.com/porthygiene/porthygiene/localcloud/eventbus"
 	"github.com/porthygiene/porthygiene/localcloud/faults"
+	"github.com/porthygiene/porthygiene/localcloud/fcapi"
 	"github.com/porthygiene/porthygiene/localcloud/fcrt"
 	"github.com/porthygiene/porthygiene/localcloud/sls"
 )
 
 // ServeHTTP routes one request: the control API, SLS (by host, direct or as an
-// HTTP proxy), the DingTalk sink, HTTP triggers, else ECS RPC.
+// HTTP proxy), the FC API (host <account>.<region>.fc.aliyuncs.com, or the
+// path prefix /2023-03-30/), the DingTalk sink, HTTP triggers, else ECS RPC.
 func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host := r.Host
 	if r.URL.IsAbs() {
@@ -32,6 +34,8 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasSuffix(host, ".log.aliyuncs.com"):
 		c.SLS.ServeHTTP(w, r)
+	case strings.HasSuffix(host, ".fc.aliyuncs.com"), strings.HasPrefix(r.URL.Path, fcapi.PathPrefix):
+		c.FC.ServeHTTP(w, r)
 	case strings.HasPrefix(r.URL.Path, "/_localcloud/"):
 		c.control(w, r)
 	case r.URL.Path == "/robot/send":

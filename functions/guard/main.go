@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/porthygiene/porthygiene/shared/approve"
 	"github.com/porthygiene/porthygiene/shared/ecsapi"
+	"github.com/porthygiene/porthygiene/shared/fcapi"
 	"github.com/porthygiene/porthygiene/shared/guard"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/notify"
@@ -33,7 +36,11 @@ type handler struct {
 	sls      *slsapi.Client
 	ledger   *ledger.Ledger
 	notifier *notify.Notifier // nil when no robot is configured
+	fc       *fcapi.Client    // the sweep's fan-out; nil without a function name
 	log      *slog.Logger
+
+	pacedMu sync.Mutex
+	paced   map[string]*ecsapi.Client // "region/qps" → a sweep slice's paced client
 }
 
 func main() {
@@ -57,7 +64,7 @@ func newHandler(getenv func(string) string, log *slog.Logger) (*handler, error) 
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{env: env, ecs: map[string]*ecsapi.Client{}, log: log}
+	h := &handler{env: env, ecs: map[string]*ecsapi.Client{}, paced: map[string]*ecsapi.Client{}, log: log}
 	for _, r := range env.Regions {
 		// One client per region, so that the pacing (QPS) spans invocations of this instance.
 		c, err := ecsapi.New(ecsapi.Config{Region: r, Endpoint: env.ECSEndpoint, QPS: env.ECSQPS, Credentials: ecsapi.Credentials{AccessKeyID: "-", AccessKeySecret: "-"}})
@@ -83,7 +90,18 @@ func newHandler(getenv func(string) string, log *slog.Logger) (*handler, error) 
 			return nil, err
 		}
 	}
-	gc := guard.Config{Policy: env.Policy, RoleName: env.RoleName, Regions: env.Regions, Logger: log}
+	gc := guard.Config{Policy: env.Policy, RoleName: env.RoleName, Regions: env.Regions, Logger: log,
+		FanOut: guard.FanOut{Slice: env.SweepSlice, Concurrency: env.SweepConcurrency, QPS: env.ECSQPS}}
+	if env.FunctionName != "" {
+		// The sweep fans out over asynchronous invocations of this function.
+		fc, err := fcapi.New(fcapi.Config{Region: region, AccountID: env.AccountID, Endpoint: env.FCEndpoint})
+		if err != nil {
+			// Events and inline sweeps do not need it: say so, keep guarding.
+			log.Error("sweep fan-out disabled: no Function Compute API client", "error", err)
+		} else {
+			h.fc, gc.FanOut.Function = fc, env.FunctionName
+		}
+	}
 	if key, base := getenv("APPROVE_SIGNING_KEY"), getenv("APPROVE_URL"); key != "" && base != "" {
 		gc.Buttons = func(ev notify.Event, now time.Time) []notify.Button {
 			return approve.ButtonsIn(ncfg.Lang, []byte(key), base, ev, now)
@@ -116,12 +134,50 @@ func (h *handler) Handle(ctx context.Context, payload []byte) (guard.Result, err
 		Ledger: h.ledger,
 		Logs:   slsReader{h.sls},
 	}
+	deps.Paced = func(region string, qps float64) (guard.Cloud, error) {
+		c, err := h.pacedClient(region, qps)
+		if err != nil {
+			return nil, err
+		}
+		return c.WithCredentials(ecsCreds)
+	}
+	if h.fc != nil {
+		fc, err := h.fc.WithCredentials(fcapi.Credentials{AccessKeyID: creds.AccessKeyId, AccessKeySecret: creds.AccessKeySecret, SecurityToken: creds.SecurityToken})
+		if err != nil {
+			return guard.Result{}, err
+		}
+		// Slices run the same version as the planner.
+		deps.Invoker = fc.WithQualifier(fctx.Service.Qualifier)
+	}
 	if h.notifier != nil {
 		deps.Notifier = h.notifier
 	} else {
 		deps.Notifier = logNotifier{h.log}
 	}
 	return h.guard.Handle(ctx, deps, payload)
+}
+
+// pacedClient returns the region's ECS client paced at qps with a burst of
+// one: a sweep slice's share of the region's budget. It is kept across warm
+// invocations, so that the slices an instance runs one after another share
+// one limiter.
+func (h *handler) pacedClient(region string, qps float64) (*ecsapi.Client, error) {
+	key := region + "/" + strconv.FormatFloat(qps, 'g', -1, 64)
+	h.pacedMu.Lock()
+	defer h.pacedMu.Unlock()
+	if c, ok := h.paced[key]; ok {
+		return c, nil
+	}
+	if len(h.paced) >= 16 {
+		clear(h.paced) // plans change their shares rarely; never grow without bound
+	}
+	c, err := ecsapi.New(ecsapi.Config{Region: region, Endpoint: h.env.ECSEndpoint, QPS: qps, Burst: 1,
+		Credentials: ecsapi.Credentials{AccessKeyID: "-", AccessKeySecret: "-"}})
+	if err != nil {
+		return nil, err
+	}
+	h.paced[key] = c
+	return c, nil
 }
 
 // slsReader reads an SLS trigger's cursor range from the endpoint it names.

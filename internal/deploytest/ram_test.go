@@ -76,6 +76,10 @@ func ramAction(c stats.Call) (action string, ok bool, err error) {
 			return "", false, fmt.Errorf("sls action %q has no RAM action in slsRAMActions", c.Action)
 		}
 		return a, true, nil
+	case "fc":
+		// Function Compute 3.0 RAM actions carry the API's name
+		// (fc:InvokeFunction: the guard's sweep fan-out).
+		return "fc:" + c.Action, true, nil
 	case "dingtalk":
 		return "", false, nil // a webhook with its own signature, not a cloud API
 	}
@@ -153,7 +157,27 @@ const (
 	ecsGroupsARN = "acs:ecs:*:${ACCOUNT_ID}:securitygroup/*"
 	ledgerARN    = "acs:log:${REGION}:${ACCOUNT_ID}:project/${LEDGER_PROJECT}/logstore/${LEDGER_LOGSTORE}"
 	trailARN     = "acs:log:${REGION}:${ACCOUNT_ID}:project/${ACTIONTRAIL_PROJECT}/logstore/${ACTIONTRAIL_LOGSTORE}"
+	// fcFunctionsARN is the prefix of a function's ARN (FC 3.0 RAM resource
+	// acs:fc:{#regionId}:{#accountId}:functions/{#functionName}).
+	fcFunctionsARN = "acs:fc:${REGION}:${ACCOUNT_ID}:functions/"
 )
+
+// guardFunctionName is the guard's functionName in s.yaml: the only function
+// the role may invoke (the sweep invokes itself).
+func guardFunctionName(t *testing.T) string {
+	t.Helper()
+	proj, err := sconfig.Load(filepath.Join(repoRoot(), "s.yaml"), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range proj.Functions {
+		if fn.Resource == "guard" {
+			return fn.Name
+		}
+	}
+	t.Fatal("s.yaml has no guard resource")
+	return ""
+}
 
 var ecsReadRe = regexp.MustCompile(`^ecs:(Describe|List)[A-Za-z]+$`)
 
@@ -190,6 +214,9 @@ func TestRolePolicyShape(t *testing.T) {
 				want = []string{trailARN}
 			case strings.HasPrefix(a, "log:"):
 				want = []string{ledgerARN}
+			case a == "fc:InvokeFunction":
+				// The guard's fan-out invokes the guard, nothing else.
+				want = []string{fcFunctionsARN + guardFunctionName(t)}
 			default:
 				t.Errorf("%s: action %q of an unexpected service", at, a)
 				continue
@@ -266,6 +293,7 @@ func TestCreateRoleScriptDryRun(t *testing.T) {
 		"acs:ecs:*:1234567890123456:securitygroup/*",
 		"acs:log:cn-hangzhou:1234567890123456:project/porthygiene-ledger/logstore/ledger",
 		"acs:log:cn-hangzhou:1234567890123456:project/porthygiene-actiontrail/logstore/actiontrail_porthygiene",
+		"acs:fc:cn-hangzhou:1234567890123456:functions/porthygiene-guard",
 	} {
 		if !slices.Contains(all, want) {
 			t.Errorf("rendered policy lacks %s: %v", want, all)
@@ -594,7 +622,9 @@ func TestRolePolicyMatchesActionsCalled(t *testing.T) {
 	}
 	policy := loadPolicy(t)
 	fns := roleFunctions(t)
-	c := lctest.Start(t, localcloud.Options{Env: map[string]string{"APPROVE_SIGNING_KEY": approveKey}}, fns...)
+	// Slices of 4 groups: the default world's sweep fans out, so the FC API
+	// call (fc:InvokeFunction) is measured too.
+	c := lctest.Start(t, localcloud.Options{Env: map[string]string{"APPROVE_SIGNING_KEY": approveKey, "PORTHYGIENE_SWEEP_SLICE": "4"}}, fns...)
 	drive(t, c)
 	lctest.Settle(t, c)
 

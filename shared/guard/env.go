@@ -24,8 +24,25 @@ type Env struct {
 	ECSEndpoint    string
 	// ECSQPS paces the ECS calls of one invocation (PORTHYGIENE_ECS_QPS,
 	// default DefaultECSQPS): set it to this function's share of the
-	// account's ECS rate limit, so that a sweep is never throttled.
+	// account's ECS rate limit, so that a sweep is never throttled. A
+	// fanned-out sweep divides it among its slices (FanOut).
 	ECSQPS float64
+	// SweepSlice is the number of groups per sweep slice
+	// (PORTHYGIENE_SWEEP_SLICE): 0 (empty) sizes slices from the function's
+	// timeout, -1 ("off") never fans out.
+	SweepSlice int
+	// SweepConcurrency is how many slices at once a region's ECS budget is
+	// divided over (PORTHYGIENE_SWEEP_CONCURRENCY, default
+	// DefaultSweepConcurrency).
+	SweepConcurrency int
+	// FCEndpoint overrides the Function Compute API endpoint the sweep's
+	// fan-out calls (FCAPI_ENDPOINT; FC reserves the FC_ prefix). Default
+	// https://<account>.<region>.fc.aliyuncs.com.
+	FCEndpoint string
+	// FunctionName and AccountID are the function's own (FC_FUNCTION_NAME,
+	// FC_ACCOUNT_ID, set by Function Compute); without a name the sweep does
+	// not fan out.
+	FunctionName, AccountID string
 }
 
 // DefaultECSQPS is the default PORTHYGIENE_ECS_QPS.
@@ -41,6 +58,9 @@ func ParseEnv(getenv func(string) string, region, binDir string) (Env, error) {
 		LedgerLogstore: getenv("LEDGER_LOGSTORE"),
 		SLSEndpoint:    getenv("SLS_ENDPOINT"),
 		ECSEndpoint:    getenv("ECS_ENDPOINT"),
+		FCEndpoint:     getenv("FCAPI_ENDPOINT"),
+		FunctionName:   getenv("FC_FUNCTION_NAME"),
+		AccountID:      getenv("FC_ACCOUNT_ID"),
 	}
 	for _, r := range strings.Split(getenv("PORTHYGIENE_REGIONS"), ",") {
 		if r = strings.TrimSpace(r); r != "" {
@@ -61,6 +81,25 @@ func ParseEnv(getenv func(string) string, region, binDir string) (Env, error) {
 			errs = append(errs, fmt.Errorf("PORTHYGIENE_ECS_QPS %q: want a positive number of calls per second", v))
 		}
 		e.ECSQPS = q
+	}
+	switch v := strings.TrimSpace(getenv("PORTHYGIENE_SWEEP_SLICE")); v {
+	case "":
+	case "off":
+		e.SweepSlice = -1
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > MaxSliceGroups {
+			errs = append(errs, fmt.Errorf("PORTHYGIENE_SWEEP_SLICE %q: want groups per slice (1-%d), empty for automatic, or off", v, MaxSliceGroups))
+		}
+		e.SweepSlice = n
+	}
+	e.SweepConcurrency = DefaultSweepConcurrency
+	if v := strings.TrimSpace(getenv("PORTHYGIENE_SWEEP_CONCURRENCY")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("PORTHYGIENE_SWEEP_CONCURRENCY %q: want a positive number of slices", v))
+		}
+		e.SweepConcurrency = n
 	}
 	if e.RoleName == "" {
 		errs = append(errs, errors.New("PORTHYGIENE_ROLE_NAME is empty: the guard could not recognise (and would react to) its own changes"))

@@ -65,6 +65,13 @@ type Deps struct {
 	Ledger   Ledger
 	Notifier Notifier
 	Logs     LogReader
+	// Paced, if set, returns the region's ECS API paced at qps calls per
+	// second by a limiter of its own (burst 1): a sweep slice's share of the
+	// region's budget (see fanout.go). nil: slices use Cloud's pace.
+	Paced func(region string, qps float64) (Cloud, error)
+	// Invoker starts asynchronous invocations of this function: the sweep's
+	// fan-out. nil: every sweep runs inline.
+	Invoker Invoker
 }
 
 // Guard finds and fixes internet-exposed sensitive ports. Build it once per
@@ -99,6 +106,10 @@ type Config struct {
 	// not this number, bounds the call rate: enough workers keep the limit
 	// busy while each call waits on the network.
 	SweepWorkers int
+	// FanOut splits a large timer sweep into asynchronous invocations of this
+	// function, one per slice of a region's groups (fanout.go). The zero
+	// value sweeps inline.
+	FanOut FanOut
 }
 
 // DefaultSweepWorkers is the default Config.SweepWorkers: at a typical
@@ -158,6 +169,7 @@ type Result struct {
 	Ledger   []string `json:"ledger,omitempty"`   // ledger ids of revocations
 	Rejected string   `json:"rejected,omitempty"` // why the payload was refused
 	Partial  bool     `json:"partial,omitempty"`  // the sweep stopped at the deadline
+	Slices   []Slice  `json:"slices,omitempty"`   // sweep slices this invocation started (fan-out)
 }
 
 // run is one invocation's state. The sweep reconciles groups concurrently:
@@ -227,23 +239,16 @@ func (g *Guard) Handle(ctx context.Context, deps Deps, payload []byte) (Result, 
 		return g.finish(ctx, r, errors.Join(errs...))
 	case trigger.TimerEvent:
 		r.res.Source = "sweep"
-		var p struct {
-			Mode   string   `json:"mode"`
-			Region string   `json:"region,omitempty"`
-			Groups []string `json:"groups,omitempty"`
+		var p sweepPayload
+		err := e.DecodePayload(&p)
+		if err == nil {
+			err = p.validate()
 		}
-		if err := e.DecodePayload(&p); err != nil || p.Mode != "sweep" {
-			if err == nil {
-				err = fmt.Errorf("timer payload mode %q: want \"sweep\"", p.Mode)
-			}
+		if err != nil {
 			g.log.ErrorContext(ctx, "refused timer payload", "trigger", e.TriggerName, "error", err)
 			return Result{Source: "sweep", Rejected: err.Error()}, nil
 		}
-		regions := g.cfg.Regions
-		if p.Region != "" {
-			regions = []string{p.Region}
-		}
-		err := g.sweep(ctx, r, regions, p.Groups)
+		err = g.sweepTimer(ctx, r, p)
 		return g.finish(ctx, r, err)
 	default:
 		err := fmt.Errorf("%w: the guard does not handle %s payloads", trigger.ErrUnknownPayload, ev.Kind())
@@ -417,20 +422,35 @@ func (g *Guard) sweep(ctx context.Context, r *run, regions, only []string) error
 			errs = append(errs, fmt.Errorf("guard: list groups in %s: %w", region, err))
 			continue
 		}
-		stopped, err := g.sweepGroups(ctx, r, cloud, region, groups)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if stopped {
+		if stopped := g.sweepInline(ctx, r, cloud, region, groups, &errs); stopped {
 			return errors.Join(errs...)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// sweepGroups reconciles groups with Config.SweepWorkers workers. stopped
-// reports that the deadline came near before every group was handed out.
-func (g *Guard) sweepGroups(ctx context.Context, r *run, cloud Cloud, region string, groups []ecsapi.Group) (stopped bool, err error) {
+// sweepInline sweeps groups in this invocation, adding its errors to errs;
+// stopped reports that the deadline came near before every group was handed
+// out (the result is then partial).
+func (g *Guard) sweepInline(ctx context.Context, r *run, cloud Cloud, region string, groups []ecsapi.Group, errs *[]error) (stopped bool) {
+	rest, _, err := g.sweepGroups(ctx, r, cloud, region, groups)
+	if err != nil {
+		*errs = append(*errs, err)
+	}
+	if len(rest) == 0 {
+		return false
+	}
+	r.mu.Lock()
+	r.res.Partial = true
+	r.mu.Unlock()
+	*errs = append(*errs, fmt.Errorf("guard: sweep of %s stopped before the deadline at group %s", region, rest[0].ID))
+	return true
+}
+
+// sweepGroups reconciles groups with Config.SweepWorkers workers. rest are
+// the groups not handed out because the deadline came near; failed are the
+// groups whose reconcile failed, and err joins their errors.
+func (g *Guard) sweepGroups(ctx context.Context, r *run, cloud Cloud, region string, groups []ecsapi.Group) (rest, failed []ecsapi.Group, err error) {
 	work := make(chan ecsapi.Group)
 	var (
 		wg     sync.WaitGroup
@@ -446,6 +466,7 @@ func (g *Guard) sweepGroups(ctx context.Context, r *run, cloud Cloud, region str
 				if err := g.reconcile(ctx, r, target{region: region, id: grp.ID, tags: tags, cloud: cloud}, ledger.EventContext{Source: "sweep"}); err != nil {
 					errMu.Lock()
 					errs = append(errs, err)
+					failed = append(failed, grp)
 					errMu.Unlock()
 				}
 			}
@@ -455,21 +476,16 @@ func (g *Guard) sweepGroups(ctx context.Context, r *run, cloud Cloud, region str
 		wg.Add(1)
 		go worker()
 	}
-	for _, grp := range groups {
+	for i, grp := range groups {
 		if deadlineNear(ctx) {
-			close(work)
-			wg.Wait()
-			r.mu.Lock()
-			r.res.Partial = true
-			r.mu.Unlock()
-			errs = append(errs, fmt.Errorf("guard: sweep of %s stopped before the deadline at group %s", region, grp.ID))
-			return true, errors.Join(errs...)
+			rest = groups[i:]
+			break
 		}
 		work <- grp
 	}
 	close(work)
 	wg.Wait()
-	return false, errors.Join(errs...)
+	return rest, failed, errors.Join(errs...)
 }
 
 func deadlineNear(ctx context.Context) bool {

@@ -1,0 +1,377 @@
+package fcapi
+
+import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	smithytime "github.com/aws/smithy-go/time"
+	"github.com/aws/smithy-go/waiter"
+)
+
+// APIVersion is the Function Compute 3.0 API version.
+const APIVersion = "2023-03-30"
+
+// Defaults for the zero fields of Config, and limits.
+const (
+	DefaultCallTimeout = 10 * time.Second
+	DefaultMinBackoff  = 100 * time.Millisecond
+	DefaultMaxBackoff  = 5 * time.Second
+	// DefaultMaxAttemptsNoDeadline caps the attempts of one call whose
+	// context has no deadline (with a deadline, the deadline is the bound).
+	DefaultMaxAttemptsNoDeadline = 5
+	// MaxAsyncPayload is the largest payload of an asynchronous invocation
+	// (128 KB; Function Compute refuses more with EntityTooLarge).
+	MaxAsyncPayload = 128 << 10
+
+	opInvoke = "InvokeFunction"
+)
+
+// Credentials is an AccessKey pair, with the STS SecurityToken for an assumed
+// role (as Function Compute hands to each invocation). Its String, GoString,
+// LogValue and MarshalJSON never reveal the secret or the token.
+type Credentials struct {
+	AccessKeyID     string
+	AccessKeySecret string
+	SecurityToken   string // empty for a RAM user's long-lived key
+}
+
+const redacted = "[REDACTED]"
+
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+func (c Credentials) String() string {
+	return fmt.Sprintf("{AccessKeyID:%s AccessKeySecret:%s SecurityToken:%s}",
+		c.AccessKeyID, mask(c.AccessKeySecret), mask(c.SecurityToken))
+}
+
+func (c Credentials) GoString() string {
+	return fmt.Sprintf("fcapi.Credentials{AccessKeyID:%q, AccessKeySecret:%q, SecurityToken:%q}",
+		c.AccessKeyID, mask(c.AccessKeySecret), mask(c.SecurityToken))
+}
+
+// LogValue implements slog.LogValuer.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("access_key_id", c.AccessKeyID),
+		slog.String("access_key_secret", mask(c.AccessKeySecret)),
+		slog.String("security_token", mask(c.SecurityToken)),
+	)
+}
+
+// MarshalJSON redacts too: credentials are never meant to be serialised.
+func (c Credentials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{
+		"AccessKeyID":     c.AccessKeyID,
+		"AccessKeySecret": mask(c.AccessKeySecret),
+		"SecurityToken":   mask(c.SecurityToken),
+	})
+}
+
+// Config configures a Client. Zero values mean the defaults.
+type Config struct {
+	// Region of the functions to invoke, e.g. "cn-hangzhou". Required unless
+	// Endpoint is set.
+	Region string
+	// AccountID owns the functions (the endpoint's first label). Required
+	// unless Endpoint is set.
+	AccountID string
+	// Endpoint overrides the API endpoint: "scheme://host[:port]", e.g.
+	// "http://127.0.0.1:8600" (localcloud). A bare host means https. Default:
+	// https://<AccountID>.<Region>.fc.aliyuncs.com.
+	Endpoint string
+	// Credentials sign the requests; usually set per invocation with
+	// WithCredentials.
+	Credentials Credentials
+	// Qualifier is the version or alias to invoke; empty: LATEST.
+	Qualifier string
+	// CallTimeout bounds each HTTP attempt (DefaultCallTimeout); the context
+	// deadline bounds it too.
+	CallTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the exponential backoff with jitter
+	// between retries (DefaultMinBackoff, DefaultMaxBackoff).
+	MinBackoff, MaxBackoff time.Duration
+	// MaxAttempts caps the attempts of one call. 0: unlimited while the
+	// context deadline allows, DefaultMaxAttemptsNoDeadline without one.
+	MaxAttempts int
+	// Transport, if set, sends the requests (tests); default a clone of
+	// http.DefaultTransport.
+	Transport http.RoundTripper
+	// Now is the clock the requests are signed with; default time.Now.
+	Now func() time.Time
+}
+
+// Client invokes functions. It is safe for concurrent use; build it once and
+// derive one per invocation with WithCredentials.
+type Client struct {
+	cfg      Config
+	base     *url.URL
+	hc       *http.Client
+	redactor redactor
+}
+
+var (
+	regionRE   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)+$`)
+	accountRE  = regexp.MustCompile(`^[0-9]{1,32}$`)
+	functionRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,127}$`)
+)
+
+// New validates cfg and returns a Client. It makes no API call.
+func New(cfg Config) (*Client, error) {
+	var errs []error
+	if cfg.Endpoint == "" {
+		if !regionRE.MatchString(cfg.Region) {
+			errs = append(errs, fmt.Errorf("Region %q: want a region id such as cn-hangzhou", cfg.Region))
+		}
+		if !accountRE.MatchString(cfg.AccountID) {
+			errs = append(errs, fmt.Errorf("AccountID %q: want the account's numeric id", cfg.AccountID))
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"CallTimeout", cfg.CallTimeout}, {"MinBackoff", cfg.MinBackoff}, {"MaxBackoff", cfg.MaxBackoff}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s %v: must not be negative", d.name, d.v))
+		}
+	}
+	if cfg.MaxAttempts < 0 {
+		errs = append(errs, fmt.Errorf("MaxAttempts %d: must not be negative", cfg.MaxAttempts))
+	}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	if cfg.MinBackoff > cfg.MaxBackoff {
+		errs = append(errs, fmt.Errorf("MinBackoff %v: exceeds MaxBackoff %v", cfg.MinBackoff, cfg.MaxBackoff))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	base, err := endpoint(cfg)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("fcapi: invalid config: %w", errors.Join(err, ErrInvalid))
+	}
+	rt := cfg.Transport
+	if rt == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+		rt = t
+	}
+	return &Client{
+		cfg:      cfg,
+		base:     base,
+		hc:       &http.Client{Transport: rt, Timeout: cfg.CallTimeout},
+		redactor: newRedactor(cfg.Credentials),
+	}, nil
+}
+
+// WithCredentials returns a Client that signs with creds and otherwise shares
+// c's configuration and connections.
+func (c *Client) WithCredentials(creds Credentials) (*Client, error) {
+	if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
+		return nil, fmt.Errorf("fcapi: credentials need an AccessKeyID and an AccessKeySecret: %w", ErrInvalid)
+	}
+	d := *c
+	d.cfg.Credentials = creds
+	d.redactor = newRedactor(creds)
+	return &d, nil
+}
+
+// WithQualifier returns a Client that invokes version or alias q ("" or
+// "LATEST": the latest code).
+func (c *Client) WithQualifier(q string) *Client {
+	d := *c
+	d.cfg.Qualifier = q
+	return &d
+}
+
+// Endpoint returns the API endpoint, scheme://host[:port].
+func (c *Client) Endpoint() string { return c.base.String() }
+
+func endpoint(cfg Config) (*url.URL, error) {
+	raw := cfg.Endpoint
+	if raw == "" {
+		return &url.URL{Scheme: "https", Host: cfg.AccountID + "." + cfg.Region + ".fc.aliyuncs.com"}, nil
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("Endpoint %q: %w", cfg.Endpoint, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("Endpoint %q: scheme must be http or https", cfg.Endpoint)
+	case u.Host == "":
+		return nil, fmt.Errorf("Endpoint %q: no host", cfg.Endpoint)
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "":
+		return nil, fmt.Errorf("Endpoint %q: want scheme://host[:port] only", cfg.Endpoint)
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
+// InvokeAsync queues an asynchronous invocation of functionName with payload
+// as its event and returns the invocation's request id. Function Compute runs
+// it later, at least once, with its own retries (the function's async
+// configuration). Throttling and server failures are retried until the
+// context deadline is near (see the package doc); the error then wraps
+// ErrThrottled or ErrServer.
+func (c *Client) InvokeAsync(ctx context.Context, functionName string, payload []byte) (requestID string, err error) {
+	if !functionRE.MatchString(functionName) {
+		return "", fmt.Errorf("fc %s: function name %q: %w", opInvoke, functionName, ErrInvalid)
+	}
+	if len(payload) > MaxAsyncPayload {
+		return "", fmt.Errorf("fc %s: payload of %d bytes, an asynchronous invocation carries at most %d: %w",
+			opInvoke, len(payload), MaxAsyncPayload, ErrTooLarge)
+	}
+	if c.cfg.Credentials.AccessKeyID == "" || c.cfg.Credentials.AccessKeySecret == "" {
+		return "", fmt.Errorf("fc %s: no credentials (use WithCredentials): %w", opInvoke, ErrInvalid)
+	}
+	u := *c.base
+	u.Path = "/" + APIVersion + "/functions/" + functionName + "/invocations"
+	if q := c.cfg.Qualifier; q != "" {
+		u.RawQuery = url.Values{"qualifier": {q}}.Encode()
+	}
+	var last *APIError
+	var slowest time.Duration
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return "", interrupted(err, last)
+		}
+		start := time.Now()
+		id, apiErr := c.send(ctx, &u, payload)
+		took := time.Since(start)
+		if apiErr == nil {
+			return id, nil
+		}
+		apiErr.Attempts = attempt
+		if ctx.Err() != nil {
+			return "", interrupted(ctx.Err(), apiErr)
+		}
+		if !apiErr.retryable() {
+			return "", apiErr
+		}
+		last = apiErr
+		slowest = max(slowest, took)
+
+		left := time.Duration(math.MaxInt64 / 4)
+		maxAttempts := c.cfg.MaxAttempts
+		if dl, ok := ctx.Deadline(); ok {
+			left = time.Until(dl)
+		} else if maxAttempts == 0 {
+			maxAttempts = DefaultMaxAttemptsNoDeadline
+		}
+		if maxAttempts > 0 && attempt >= maxAttempts {
+			return "", fmt.Errorf("giving up after %d attempts: %w", attempt, last)
+		}
+		delay, ok := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff, slowest, left)
+		if !ok {
+			return "", fmt.Errorf("giving up with %v left before the deadline: %w", left.Round(time.Millisecond), last)
+		}
+		if err := smithytime.SleepWithContext(ctx, delay); err != nil {
+			return "", interrupted(err, last)
+		}
+	}
+}
+
+// send makes one signed attempt.
+func (c *Client) send(ctx context.Context, u *url.URL, payload []byte) (string, *APIError) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(payload))
+	if err != nil {
+		return "", &APIError{Op: opInvoke, Err: fmt.Errorf("%w: %w", ErrInvalid, c.redactor.cleanError(err))}
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set(hdrAction, opInvoke)
+	req.Header.Set(hdrVersion, APIVersion)
+	req.Header.Set("x-fc-invocation-type", "Async")
+	sign(req, payload, c.cfg.Credentials, c.cfg.Now(), nonce())
+
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return "", &APIError{Op: opInvoke, Err: fmt.Errorf("%w: %w", ErrServer, c.redactor.cleanError(err))}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	id := resp.Header.Get("x-fc-request-id")
+	if resp.StatusCode/100 == 2 {
+		if id == "" {
+			return "", &APIError{Op: opInvoke, HTTPStatus: resp.StatusCode, Message: "the answer carries no x-fc-request-id", Err: ErrServer}
+		}
+		return id, nil
+	}
+	var e struct {
+		Code, Message, RequestID string
+	}
+	_ = json.Unmarshal(body, &e) // a non-JSON error page leaves the fields empty
+	if e.RequestID == "" {
+		e.RequestID = id
+	}
+	msg := c.redactor.redact(e.Message)
+	if len(msg) > maxMessage {
+		msg = msg[:maxMessage] + "…"
+	}
+	return "", &APIError{
+		Op: opInvoke, Code: c.redactor.redact(e.Code), Message: msg, RequestID: c.redactor.redact(e.RequestID),
+		HTTPStatus: resp.StatusCode, Err: classify(resp.StatusCode, e.Code),
+	}
+}
+
+func nonce() string {
+	var b [16]byte
+	if _, err := crand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("fcapi: crypto/rand: %v", err))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// backoff returns how long to wait after failed attempt number attempt
+// (1-based), given the slowest call so far and the time left before the
+// deadline; ok is false when the wait plus one more such call would not fit.
+func backoff(attempt int, minB, maxB, call, left time.Duration) (time.Duration, bool) {
+	budget := left - call
+	if budget < minB {
+		return 0, false
+	}
+	d, err := waiter.ComputeDelay(int64(attempt), minB, maxB, budget)
+	if err != nil {
+		return 0, false
+	}
+	return max(d, minB), true
+}
+
+// interrupted reports a call ended by its context, keeping the last API
+// error (if any) in the chain.
+func interrupted(ctxErr error, last *APIError) error {
+	if last == nil {
+		return fmt.Errorf("fc %s: %w", opInvoke, ctxErr)
+	}
+	return fmt.Errorf("fc %s: %w after %d attempts; last error: %w", opInvoke, ctxErr, last.Attempts, last)
+}
