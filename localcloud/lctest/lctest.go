@@ -96,8 +96,18 @@ func Start(t testing.TB, opts localcloud.Options, functions ...string) *localclo
 		// the clock by about an hour.
 		opts.Start = time.Now().UTC().Truncate(time.Hour).Add(time.Hour + 30*time.Second)
 	}
-	if opts.Getenv == nil {
-		opts.Getenv = func(string) string { return "" } // the developer's environment must not leak in
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" } // the developer's environment must not leak in
+	}
+	opts.Getenv = func(k string) string {
+		v := getenv(k)
+		if v == "" && k == "PORTHYGIENE_ECS_QPS" {
+			// localcloud has no ECS rate limit unless a test sets one: the
+			// guard's own wall-clock pacing would only slow tests down.
+			v = "1000"
+		}
+		return v
 	}
 	c, err := localcloud.Start(opts)
 	if err != nil {
