@@ -503,6 +503,8 @@ func drive(t *testing.T, c *localcloud.Cloud) {
 	}
 
 	clickApproveLinks(t, c)
+	// The next sweep carries the decisions out (keep, close now, restore).
+	s.advance(time.Hour)
 }
 
 var approveLinkRe = regexp.MustCompile(`https?://[^\s"'<>()\[\]\\]+`)

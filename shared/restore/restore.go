@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -116,7 +117,10 @@ func Restore(ctx context.Context, cloud Cloud, led Ledger, pol *policy.Policy, r
 			return res, fmt.Errorf("%w: %s", ErrExemptionExpired, ex.UntilString())
 		}
 		marker := ex.MarkerWithKey(pol.Exemptions.Marker)
-		r.Description = strings.TrimSpace(r.Description + " " + marker)
+		// An older marker (an expired exemption is often why the rule was
+		// closed) would be read first and shadow the new one: replace it.
+		old := regexp.MustCompile(`\[` + regexp.QuoteMeta(pol.Exemptions.Marker) + `\b[^\]]*\]`)
+		r.Description = strings.TrimSpace(strings.Join(strings.Fields(old.ReplaceAllString(r.Description, "")), " ") + " " + marker)
 		if len(r.Description) > 512 {
 			return res, fmt.Errorf("the description with the exemption marker would exceed 512 characters")
 		}

@@ -95,6 +95,23 @@ func TestRestore(t *testing.T) {
 			},
 		},
 		{
+			// The rule was closed because its exemption expired: the new
+			// marker replaces the old one instead of being shadowed by it.
+			name: "ReplacesAnExpiredMarker",
+			setup: func(t *testing.T, l *ledgertest.Mem) string {
+				return backup(t, l, "22", "0.0.0.0/0", `bastion [porthygiene-exempt owner=ops until=2026-01-01 reason="old"]`)
+			},
+			req: func(id string) restore.Request {
+				return restore.Request{LedgerID: id, Region: "cn-hangzhou", Exemption: ex, By: "alice", Now: now}
+			},
+			check: func(t *testing.T, l *ledgertest.Mem, c *fakeCloud, res restore.Result) {
+				require.Len(t, c.rules["sg-1"], 1)
+				d := c.rules["sg-1"][0].Description
+				require.True(t, strings.HasPrefix(d, "bastion [porthygiene-exempt owner=alice"), d)
+				require.NotContains(t, d, "owner=ops")
+			},
+		},
+		{
 			// A private source is no exposure: no exemption needed.
 			name:  "PrivateRuleNeedsNoExemption",
 			setup: func(t *testing.T, l *ledgertest.Mem) string { return backup(t, l, "3306", "10.0.0.0/8", "") },
