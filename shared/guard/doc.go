@@ -17,5 +17,13 @@
 //   - A malformed or unknown payload changes nothing and returns no error
 //     (FC would only retry it); an error from Handle means "retry": every
 //     step is safe to repeat.
+//   - Owners' decisions recorded by the approve function are honoured: "keep"
+//     exempts the rule until its date, "close now" closes it whatever the
+//     mode, "restore" is carried out by the next sweep (shared/restore).
+//   - The hourly sweep fans out one asynchronous invocation per slice of
+//     groups (fanout.go); the slices' ECS pacing adds up to at most the
+//     region's budget (PORTHYGIENE_ECS_QPS).
+//   - Every invocation flushes the notifier's outbox, so nothing deferred by
+//     the robot's limit or an outage waits for the next finding.
 //   - Decisions use now = max(wall clock, the trigger's time).
 package guard
