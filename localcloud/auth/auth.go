@@ -2,6 +2,7 @@
 // (RAM users) and the short-lived STS credentials handed to each function
 // invocation for the function's role. Every signed request is checked against it,
 // and the identity it returns is what ActionTrail records as userIdentity.
+// NonceCache refuses a signature nonce used twice, for every emulated API.
 package auth
 
 import (

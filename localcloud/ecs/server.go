@@ -46,7 +46,7 @@ func (wallClock) Now() time.Time { return time.Now() }
 type Server struct {
 	cfg    Config
 	clock  interface{ Now() time.Time }
-	nonces nonceCache
+	nonces auth.NonceCache
 
 	mu      sync.RWMutex
 	regions map[string]*region

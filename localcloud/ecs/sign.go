@@ -7,14 +7,13 @@ import (
 	"errors"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/porthygiene/porthygiene/localcloud/auth"
 )
 
 // timestampWindow is how far a request's Timestamp may be from the wall clock.
-const timestampWindow = 15 * time.Minute
+const timestampWindow = auth.SignatureWindow
 
 // StringToSign returns the RPC (signature version 1.0) string-to-sign of a
 // request with the given method and parameters, exactly as the Alibaba Cloud
@@ -101,7 +100,7 @@ func (s *Server) authenticate(c *call) *apiError {
 	if nonce == "" {
 		return errMissing("SignatureNonce")
 	}
-	if !s.nonces.use(ak+"\x00"+nonce, now) {
+	if !s.nonces.Use(ak, nonce, now) {
 		return errf(400, "SignatureNonceUsed", "Specified signature nonce %q was used already.", nonce)
 	}
 	c.cred = cred
@@ -110,31 +109,4 @@ func (s *Server) authenticate(c *call) *apiError {
 		c.caller = cred.Role
 	}
 	return nil
-}
-
-// nonceCache remembers nonces for at least 2×timestampWindow: a replay must
-// carry a timestamp within the window, so older nonces can be forgotten.
-type nonceCache struct {
-	mu        sync.Mutex
-	cur, prev map[string]struct{}
-	rotated   time.Time
-}
-
-func (n *nonceCache) use(key string, now time.Time) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.cur == nil {
-		n.cur, n.rotated = map[string]struct{}{}, now
-	}
-	if now.Sub(n.rotated) > 2*timestampWindow {
-		n.prev, n.cur, n.rotated = n.cur, map[string]struct{}{}, now
-	}
-	if _, ok := n.cur[key]; ok {
-		return false
-	}
-	if _, ok := n.prev[key]; ok {
-		return false
-	}
-	n.cur[key] = struct{}{}
-	return true
 }

@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/porthygiene/porthygiene/localcloud/auth"
@@ -34,7 +33,7 @@ const (
 	// records.
 	TriggerLabel = "api"
 
-	dateWindow = 15 * time.Minute
+	dateWindow = auth.SignatureWindow
 	action     = "InvokeFunction"
 )
 
@@ -62,7 +61,7 @@ type Config struct {
 // Server serves the FC API. Build it with New.
 type Server struct {
 	cfg    Config
-	nonces nonceCache
+	nonces auth.NonceCache
 }
 
 // New returns a server.
@@ -262,7 +261,7 @@ func (s *Server) authenticate(r *http.Request, body []byte) (auth.Credential, *a
 		// The canonical request is not echoed: it holds the STS token.
 		return auth.Credential{}, errf(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your AccessKey secret and signing method (%s).", Algorithm)
 	}
-	if !s.nonces.use(a.AccessKeyID+"\x00"+r.Header.Get("x-acs-signature-nonce"), now) {
+	if !s.nonces.Use(a.AccessKeyID, r.Header.Get("x-acs-signature-nonce"), now) {
 		return auth.Credential{}, errf(403, "SignatureNonceUsed", "Specified signature nonce was used already.")
 	}
 	return cred, nil
@@ -294,31 +293,4 @@ func newRequestID() string {
 	}
 	h := hex.EncodeToString(b[:])
 	return "1-" + h[:8] + "-" + h[8:]
-}
-
-// nonceCache remembers nonces for at least 2×dateWindow: a replay must carry
-// a date within the window, so older nonces can be forgotten.
-type nonceCache struct {
-	mu        sync.Mutex
-	cur, prev map[string]struct{}
-	rotated   time.Time
-}
-
-func (n *nonceCache) use(key string, now time.Time) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.cur == nil {
-		n.cur, n.rotated = map[string]struct{}{}, now
-	}
-	if now.Sub(n.rotated) > 2*dateWindow {
-		n.prev, n.cur, n.rotated = n.cur, map[string]struct{}{}, now
-	}
-	if _, ok := n.cur[key]; ok {
-		return false
-	}
-	if _, ok := n.prev[key]; ok {
-		return false
-	}
-	n.cur[key] = struct{}{}
-	return true
 }

@@ -3,11 +3,9 @@ package ecsapi
 import (
 	"context"
 	crand "crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -19,12 +17,14 @@ import (
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	sdkcredentials "github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	smithyrand "github.com/aws/smithy-go/rand"
 	smithytime "github.com/aws/smithy-go/time"
 	"github.com/aws/smithy-go/waiter"
+
+	"github.com/porthygiene/porthygiene/shared/credentials"
 )
 
 // Defaults for the zero fields of Config.
@@ -40,50 +40,9 @@ const (
 )
 
 // Credentials is an AccessKey pair, with the STS SecurityToken for an assumed
-// role (as Function Compute hands to each invocation). Its String, GoString,
-// LogValue and MarshalJSON never reveal the secret or the token.
-type Credentials struct {
-	AccessKeyID     string
-	AccessKeySecret string
-	SecurityToken   string // empty for a RAM user's long-lived key
-}
-
-const redacted = "[REDACTED]"
-
-func mask(s string) string {
-	if s == "" {
-		return ""
-	}
-	return redacted
-}
-
-func (c Credentials) String() string {
-	return fmt.Sprintf("{AccessKeyID:%s AccessKeySecret:%s SecurityToken:%s}",
-		c.AccessKeyID, mask(c.AccessKeySecret), mask(c.SecurityToken))
-}
-
-func (c Credentials) GoString() string {
-	return fmt.Sprintf("ecsapi.Credentials{AccessKeyID:%q, AccessKeySecret:%q, SecurityToken:%q}",
-		c.AccessKeyID, mask(c.AccessKeySecret), mask(c.SecurityToken))
-}
-
-// LogValue implements slog.LogValuer.
-func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("access_key_id", c.AccessKeyID),
-		slog.String("access_key_secret", mask(c.AccessKeySecret)),
-		slog.String("security_token", mask(c.SecurityToken)),
-	)
-}
-
-// MarshalJSON redacts too: credentials are never meant to be serialised.
-func (c Credentials) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]string{
-		"AccessKeyID":     c.AccessKeyID,
-		"AccessKeySecret": mask(c.AccessKeySecret),
-		"SecurityToken":   mask(c.SecurityToken),
-	})
-}
+// role (as Function Compute hands to each invocation). No method of it
+// reveals the secret or the token (see package credentials).
+type Credentials = credentials.Credentials
 
 // Config configures a Client. Zero values mean the defaults.
 type Config struct {
@@ -299,9 +258,9 @@ func (c *Client) conn() (*conn, error) {
 	var cred auth.Credential
 	cr := c.cfg.Credentials
 	if cr.SecurityToken != "" {
-		cred = credentials.NewStsTokenCredential(cr.AccessKeyID, cr.AccessKeySecret, cr.SecurityToken)
+		cred = sdkcredentials.NewStsTokenCredential(cr.AccessKeyID, cr.AccessKeySecret, cr.SecurityToken)
 	} else {
-		cred = credentials.NewAccessKeyCredential(cr.AccessKeyID, cr.AccessKeySecret)
+		cred = sdkcredentials.NewAccessKeyCredential(cr.AccessKeyID, cr.AccessKeySecret)
 	}
 	api, err := ecs.NewClientWithOptions(c.cfg.Region, sc, cred)
 	if err != nil {

@@ -47,8 +47,8 @@
 //   - No error, log value or formatted Credentials contains the
 //     AccessKeySecret or the SecurityToken: the request URL of transport
 //     errors (whose query holds the token) is cut to the action, the server's
-//     echoed string-to-sign is dropped, and any remaining occurrence is
-//     replaced.
+//     echoed string-to-sign is dropped, and any remaining occurrence, in any
+//     spelling, is replaced (shared/credentials' Credentials and Redactor).
 //   - A Client is safe for concurrent use. The SDK client is not (it writes
 //     its timeout on every request), so each concurrent call uses its own SDK
 //     client over one shared connection pool.

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+
+	"github.com/porthygiene/porthygiene/shared/credentials"
 )
 
 // Sentinels, tested with errors.Is. An error from an API call carries an
@@ -149,38 +151,9 @@ var notFoundCodes = map[string]bool{
 const maxMessage = 512
 
 // redactor removes credentials from text that leaves the package.
-type redactor struct {
-	secrets []string // every spelling of the secret and the token that may appear
-}
+type redactor struct{ credentials.Redactor }
 
-func newRedactor(c Credentials) redactor {
-	var r redactor
-	for _, s := range []string{c.AccessKeySecret, c.SecurityToken} {
-		if s == "" {
-			continue
-		}
-		// Raw, query-escaped, and doubly escaped (the string-to-sign escapes the
-		// already escaped query once more).
-		once := url.QueryEscape(s)
-		r.secrets = append(r.secrets, s, once, url.QueryEscape(once), popEscape(s), popEscape(popEscape(s)))
-	}
-	return r
-}
-
-// popEscape is the POP signature's percent-encoding.
-func popEscape(s string) string {
-	s = url.QueryEscape(s)
-	s = strings.ReplaceAll(s, "+", "%20")
-	s = strings.ReplaceAll(s, "*", "%2A")
-	return strings.ReplaceAll(s, "%7E", "~")
-}
-
-func (r redactor) redact(s string) string {
-	for _, secret := range r.secrets {
-		s = strings.ReplaceAll(s, secret, "[REDACTED]")
-	}
-	return s
-}
+func newRedactor(c Credentials) redactor { return redactor{credentials.NewRedactor(c)} }
 
 // cleanError returns err with credentials removed from its text. A *url.Error
 // (transport failure) carries the request URL, whose query holds the
@@ -198,10 +171,7 @@ func (r redactor) cleanError(err error, op string) error {
 			err = &url.Error{Op: ue.Op, URL: "(redacted)", Err: ue.Err}
 		}
 	}
-	if text := err.Error(); r.redact(text) != text {
-		return errors.New(r.redact(text))
-	}
-	return err
+	return r.RedactError(err)
 }
 
 // apiError turns an error from the SDK into an *APIError.
@@ -212,18 +182,18 @@ func (r redactor) apiError(op string, err error) *APIError {
 			// "... server string to sign is:<string-to-sign>": the string to
 			// sign holds the SecurityToken. Drop it.
 			if i := strings.Index(msg, sdkerrors.MessageContain); i >= 0 {
-				msg = msg[:i] + sdkerrors.MessageContain + " [REDACTED]"
+				msg = msg[:i] + sdkerrors.MessageContain + " " + credentials.Redacted
 			}
 		}
-		msg = r.redact(msg)
+		msg = r.Redact(msg)
 		if len(msg) > maxMessage {
 			msg = msg[:maxMessage] + "…"
 		}
 		return &APIError{
 			Op:         op,
-			Code:       r.redact(se.ErrorCode()),
+			Code:       r.Redact(se.ErrorCode()),
 			Message:    msg,
-			RequestID:  r.redact(se.RequestId()),
+			RequestID:  r.Redact(se.RequestId()),
 			HTTPStatus: se.HttpStatus(),
 			Err:        classify(se.ErrorCode(), se.HttpStatus()),
 		}

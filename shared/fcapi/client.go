@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -20,6 +19,8 @@ import (
 
 	smithytime "github.com/aws/smithy-go/time"
 	"github.com/aws/smithy-go/waiter"
+
+	"github.com/porthygiene/porthygiene/shared/credentials"
 )
 
 // APIVersion is the Function Compute 3.0 API version.
@@ -41,50 +42,9 @@ const (
 )
 
 // Credentials is an AccessKey pair, with the STS SecurityToken for an assumed
-// role (as Function Compute hands to each invocation). Its String, GoString,
-// LogValue and MarshalJSON never reveal the secret or the token.
-type Credentials struct {
-	AccessKeyID     string
-	AccessKeySecret string
-	SecurityToken   string // empty for a RAM user's long-lived key
-}
-
-const redacted = "[REDACTED]"
-
-func mask(s string) string {
-	if s == "" {
-		return ""
-	}
-	return redacted
-}
-
-func (c Credentials) String() string {
-	return fmt.Sprintf("{AccessKeyID:%s AccessKeySecret:%s SecurityToken:%s}",
-		c.AccessKeyID, mask(c.AccessKeySecret), mask(c.SecurityToken))
-}
-
-func (c Credentials) GoString() string {
-	return fmt.Sprintf("fcapi.Credentials{AccessKeyID:%q, AccessKeySecret:%q, SecurityToken:%q}",
-		c.AccessKeyID, mask(c.AccessKeySecret), mask(c.SecurityToken))
-}
-
-// LogValue implements slog.LogValuer.
-func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("access_key_id", c.AccessKeyID),
-		slog.String("access_key_secret", mask(c.AccessKeySecret)),
-		slog.String("security_token", mask(c.SecurityToken)),
-	)
-}
-
-// MarshalJSON redacts too: credentials are never meant to be serialised.
-func (c Credentials) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]string{
-		"AccessKeyID":     c.AccessKeyID,
-		"AccessKeySecret": mask(c.AccessKeySecret),
-		"SecurityToken":   mask(c.SecurityToken),
-	})
-}
+// role (as Function Compute hands to each invocation). No method of it
+// reveals the secret or the token (see package credentials).
+type Credentials = credentials.Credentials
 
 // Config configures a Client. Zero values mean the defaults.
 type Config struct {
@@ -125,7 +85,7 @@ type Client struct {
 	cfg      Config
 	base     *url.URL
 	hc       *http.Client
-	redactor redactor
+	redactor credentials.Redactor
 }
 
 var (
@@ -188,7 +148,7 @@ func New(cfg Config) (*Client, error) {
 		cfg:      cfg,
 		base:     base,
 		hc:       &http.Client{Transport: rt, Timeout: cfg.CallTimeout},
-		redactor: newRedactor(cfg.Credentials),
+		redactor: credentials.NewRedactor(cfg.Credentials),
 	}, nil
 }
 
@@ -200,7 +160,7 @@ func (c *Client) WithCredentials(creds Credentials) (*Client, error) {
 	}
 	d := *c
 	d.cfg.Credentials = creds
-	d.redactor = newRedactor(creds)
+	d.redactor = credentials.NewRedactor(creds)
 	return &d, nil
 }
 
@@ -306,7 +266,7 @@ func (c *Client) InvokeAsync(ctx context.Context, functionName string, payload [
 func (c *Client) send(ctx context.Context, u *url.URL, payload []byte) (string, *APIError) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(payload))
 	if err != nil {
-		return "", &APIError{Op: opInvoke, Err: fmt.Errorf("%w: %w", ErrInvalid, c.redactor.cleanError(err))}
+		return "", &APIError{Op: opInvoke, Err: fmt.Errorf("%w: %w", ErrInvalid, c.redactor.RedactError(err))}
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set(hdrAction, opInvoke)
@@ -316,7 +276,7 @@ func (c *Client) send(ctx context.Context, u *url.URL, payload []byte) (string, 
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return "", &APIError{Op: opInvoke, Err: fmt.Errorf("%w: %w", ErrServer, c.redactor.cleanError(err))}
+		return "", &APIError{Op: opInvoke, Err: fmt.Errorf("%w: %w", ErrServer, c.redactor.RedactError(err))}
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -334,12 +294,12 @@ func (c *Client) send(ctx context.Context, u *url.URL, payload []byte) (string, 
 	if e.RequestID == "" {
 		e.RequestID = id
 	}
-	msg := c.redactor.redact(e.Message)
+	msg := c.redactor.Redact(e.Message)
 	if len(msg) > maxMessage {
 		msg = msg[:maxMessage] + "…"
 	}
 	return "", &APIError{
-		Op: opInvoke, Code: c.redactor.redact(e.Code), Message: msg, RequestID: c.redactor.redact(e.RequestID),
+		Op: opInvoke, Code: c.redactor.Redact(e.Code), Message: msg, RequestID: c.redactor.Redact(e.RequestID),
 		HTTPStatus: resp.StatusCode, Err: classify(resp.StatusCode, e.Code),
 	}
 }

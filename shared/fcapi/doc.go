@@ -44,6 +44,7 @@
 //     ErrForbidden, ErrTooLarge and ErrInvalid, carried by an *APIError (Op,
 //     Code, Message, RequestID, HTTPStatus, Attempts). Callers use errors.Is.
 //   - No error, log value or formatted Credentials contains the
-//     AccessKeySecret or the SecurityToken.
+//     AccessKeySecret or the SecurityToken, in any spelling (shared/credentials'
+//     Credentials and Redactor).
 //   - A Client is safe for concurrent use.
 package fcapi

@@ -3,7 +3,6 @@ package fcapi
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 )
 
@@ -102,33 +101,3 @@ func classify(status int, code string) error {
 
 // maxMessage bounds the service message kept in an APIError.
 const maxMessage = 512
-
-// redactor removes credentials from text that leaves the package.
-type redactor struct{ secrets []string }
-
-func newRedactor(c Credentials) redactor {
-	var r redactor
-	for _, s := range []string{c.AccessKeySecret, c.SecurityToken} {
-		if s == "" {
-			continue
-		}
-		r.secrets = append(r.secrets, s, url.QueryEscape(s), percentEncode(s))
-	}
-	return r
-}
-
-func (r redactor) redact(s string) string {
-	for _, secret := range r.secrets {
-		s = strings.ReplaceAll(s, secret, redacted)
-	}
-	return s
-}
-
-// cleanError returns err with credentials removed from its text; an error
-// whose text still held one is flattened to a redacted string.
-func (r redactor) cleanError(err error) error {
-	if text := err.Error(); r.redact(text) != text {
-		return errors.New(r.redact(text))
-	}
-	return err
-}

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/porthygiene/porthygiene/shared/credentials"
 )
 
 // Signature method V3, as the Alibaba Cloud documentation "Request syntax and
@@ -112,7 +114,7 @@ func canonicalURI(path string) string {
 	}
 	segs := strings.Split(path, "/")
 	for i, s := range segs {
-		segs[i] = percentEncode(s)
+		segs[i] = credentials.PercentEncode(s)
 	}
 	return strings.Join(segs, "/")
 }
@@ -124,7 +126,7 @@ func canonicalQuery(q url.Values) string {
 	pairs := make([]pair, 0, len(q))
 	for k, vs := range q {
 		for _, v := range vs {
-			pairs = append(pairs, pair{percentEncode(k), percentEncode(v)})
+			pairs = append(pairs, pair{credentials.PercentEncode(k), credentials.PercentEncode(v)})
 		}
 	}
 	sort.Slice(pairs, func(i, j int) bool {
@@ -138,23 +140,4 @@ func canonicalQuery(q url.Values) string {
 		out[i] = p.k + "=" + p.v
 	}
 	return strings.Join(out, "&")
-}
-
-// percentEncode is RFC 3986 percent-encoding: everything but the unreserved
-// characters, upper-case hex.
-func percentEncode(s string) string {
-	const hexDigits = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
-			b.WriteByte(c)
-		default:
-			b.WriteByte('%')
-			b.WriteByte(hexDigits[c>>4])
-			b.WriteByte(hexDigits[c&15])
-		}
-	}
-	return b.String()
 }

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/porthygiene/porthygiene/shared/credentials"
 )
 
 // The worked example of Alibaba Cloud's "Request syntax and signature method
@@ -61,8 +63,8 @@ func TestCanonicalEncoding(t *testing.T) {
 		{"AZaz09-_.~", "AZaz09-_.~"},
 	}
 	for _, tt := range tests {
-		if got := percentEncode(tt.in); got != tt.want {
-			t.Errorf("percentEncode(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := credentials.PercentEncode(tt.in); got != tt.want {
+			t.Errorf("credentials.PercentEncode(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 	if got := canonicalURI("/2023-03-30/functions/my fn/invocations"); got != "/2023-03-30/functions/my%20fn/invocations" {

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	sdk "github.com/aliyun/aliyun-log-go-sdk"
+
+	"github.com/porthygiene/porthygiene/shared/credentials"
 )
 
 // DefaultRetryTimeout bounds the SDK's internal retries when
@@ -20,39 +21,8 @@ const DefaultRetryTimeout = 10 * time.Second
 const defaultRequestTimeout = 30 * time.Second
 
 // Credentials are an AccessKey pair, with an STS token for assumed roles.
-// They never print: String, GoString, LogValue and MarshalJSON redact the
-// secret and the token.
-type Credentials struct {
-	AccessKeyID     string
-	AccessKeySecret string
-	SecurityToken   string
-}
-
-// String shows the AccessKey id only.
-func (c Credentials) String() string {
-	return fmt.Sprintf("slsapi.Credentials{AccessKeyID:%q AccessKeySecret:[redacted] SecurityToken:%s}", c.AccessKeyID, redacted(c.SecurityToken))
-}
-
-// GoString is String, so %#v redacts too.
-func (c Credentials) GoString() string { return c.String() }
-
-// LogValue redacts for log/slog.
-func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("accessKeyId", c.AccessKeyID), slog.String("accessKeySecret", "[redacted]"),
-		slog.String("securityToken", redacted(c.SecurityToken)))
-}
-
-// MarshalJSON redacts for JSON.
-func (c Credentials) MarshalJSON() ([]byte, error) {
-	return fmt.Appendf(nil, `{"accessKeyId":%q,"accessKeySecret":"[redacted]","securityToken":%q}`, c.AccessKeyID, redacted(c.SecurityToken)), nil
-}
-
-func redacted(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "[redacted]"
-}
+// No method of it reveals the secret or the token (see package credentials).
+type Credentials = credentials.Credentials
 
 // Config configures a Client.
 type Config struct {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	sdk "github.com/aliyun/aliyun-log-go-sdk"
+
+	"github.com/porthygiene/porthygiene/shared/credentials"
 )
 
 // Sentinels; every *Error unwraps to exactly one of them.
@@ -118,13 +120,10 @@ func classify(code string, status int) error {
 	return ErrInvalid
 }
 
-// scrub removes the secret and token from a message and bounds its length.
+// scrub removes the secret and the token, in any spelling, from a message
+// and bounds its length.
 func scrub(msg string, cred Credentials) string {
-	for _, s := range []string{cred.AccessKeySecret, cred.SecurityToken} {
-		if len(s) >= 4 {
-			msg = strings.ReplaceAll(msg, s, "[redacted]")
-		}
-	}
+	msg = credentials.NewRedactor(cred).Redact(msg)
 	if len(msg) > maxMessage {
 		msg = msg[:maxMessage] + "…"
 	}
