@@ -21,20 +21,19 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	smithyrand "github.com/aws/smithy-go/rand"
-	smithytime "github.com/aws/smithy-go/time"
-	"github.com/aws/smithy-go/waiter"
 
+	"github.com/porthygiene/porthygiene/shared/apicall"
 	"github.com/porthygiene/porthygiene/shared/credentials"
 )
 
 // Defaults for the zero fields of Config.
 const (
-	DefaultCallTimeout = 10 * time.Second
-	DefaultMinBackoff  = 100 * time.Millisecond
-	DefaultMaxBackoff  = 5 * time.Second
+	DefaultCallTimeout = apicall.DefaultCallTimeout
+	DefaultMinBackoff  = apicall.DefaultMinBackoff
+	DefaultMaxBackoff  = apicall.DefaultMaxBackoff
 	// DefaultMaxAttemptsNoDeadline caps the attempts of one call whose
 	// context has no deadline (with a deadline, the deadline is the bound).
-	DefaultMaxAttemptsNoDeadline = 10
+	DefaultMaxAttemptsNoDeadline = apicall.DefaultMaxAttemptsNoDeadline
 
 	connectTimeout = 5 * time.Second
 )
@@ -97,8 +96,9 @@ type Call struct {
 // and reuse it across warm invocations (see WithCredentials).
 type Client struct {
 	cfg       Config
-	scheme    string // "http" or "https"
-	domain    string // host[:port]
+	retry     apicall.Retry // from cfg, resolved
+	scheme    string        // "http" or "https"
+	domain    string        // host[:port]
 	transport http.RoundTripper
 	redactor  redactor
 	limiter   *limiter  // nil without Config.QPS; shared with derived Clients
@@ -119,17 +119,12 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Credentials.AccessKeySecret == "" {
 		errs = append(errs, errors.New("Credentials.AccessKeySecret: required"))
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"CallTimeout", cfg.CallTimeout}, {"MinBackoff", cfg.MinBackoff}, {"MaxBackoff", cfg.MaxBackoff}} {
-		if d.v < 0 {
-			errs = append(errs, fmt.Errorf("%s %v: must not be negative", d.name, d.v))
-		}
-	}
-	if cfg.MaxAttempts < 0 {
-		errs = append(errs, fmt.Errorf("MaxAttempts %d: must not be negative", cfg.MaxAttempts))
-	}
+	retry, retryErrs := apicall.Retry{
+		CallTimeout: cfg.CallTimeout, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
+		MaxAttempts: cfg.MaxAttempts, MaxAttemptsNoDeadline: DefaultMaxAttemptsNoDeadline,
+	}.Resolve()
+	errs = append(errs, retryErrs...)
+	cfg.CallTimeout, cfg.MinBackoff, cfg.MaxBackoff = retry.CallTimeout, retry.MinBackoff, retry.MaxBackoff
 	if cfg.PageSize < 0 {
 		errs = append(errs, fmt.Errorf("PageSize %d: must not be negative", cfg.PageSize))
 	}
@@ -138,18 +133,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Burst < 0 {
 		errs = append(errs, fmt.Errorf("Burst %d: must not be negative", cfg.Burst))
-	}
-	if cfg.CallTimeout == 0 {
-		cfg.CallTimeout = DefaultCallTimeout
-	}
-	if cfg.MinBackoff == 0 {
-		cfg.MinBackoff = DefaultMinBackoff
-	}
-	if cfg.MaxBackoff == 0 {
-		cfg.MaxBackoff = DefaultMaxBackoff
-	}
-	if cfg.MinBackoff > cfg.MaxBackoff {
-		errs = append(errs, fmt.Errorf("MinBackoff %v: exceeds MaxBackoff %v", cfg.MinBackoff, cfg.MaxBackoff))
 	}
 	scheme, domain, err := endpoint(cfg.Endpoint, cfg.Region)
 	if err != nil {
@@ -160,6 +143,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		cfg:       cfg,
+		retry:     retry,
 		scheme:    scheme,
 		domain:    domain,
 		transport: newTransport(),
@@ -183,6 +167,7 @@ func (c *Client) WithCredentials(creds Credentials) (*Client, error) {
 	cfg.Credentials = creds
 	return &Client{
 		cfg:       cfg,
+		retry:     c.retry,
 		scheme:    c.scheme,
 		domain:    c.domain,
 		transport: c.transport,
@@ -331,9 +316,6 @@ func clientToken() (string, error) {
 	return smithyrand.NewUUID(crand.Reader).GetUUID()
 }
 
-// noDeadline stands in for the time left when the context has no deadline.
-const noDeadline = time.Duration(math.MaxInt64 / 4)
-
 // call runs one logical API call. send must build a fresh SDK request on
 // every invocation (a retry is a new request: new nonce, new timestamp).
 // Throttling and server errors are retried with exponential backoff and
@@ -383,56 +365,19 @@ func (c *Client) call(ctx context.Context, op string, send func(api *ecs.Client)
 			return nil
 		case apiErr == nil:
 			return interrupted(op, ctx.Err(), last)
-		case !apiErr.retryable():
+		case !apiErr.Retryable():
 			return apiErr
 		}
 		last = apiErr
 		slowest = max(slowest, took)
-
-		left := noDeadline
-		maxAttempts := c.cfg.MaxAttempts
-		if dl, ok := ctx.Deadline(); ok {
-			left = time.Until(dl)
-		} else if maxAttempts == 0 {
-			maxAttempts = DefaultMaxAttemptsNoDeadline
-		}
-		if maxAttempts > 0 && attempt >= maxAttempts {
-			return fmt.Errorf("giving up after %d attempts: %w", attempt, last)
-		}
-		delay, ok := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff, slowest, left)
-		if !ok {
-			return fmt.Errorf("giving up with %v left before the deadline (next backoff plus a %v call would overrun it): %w",
-				left.Round(time.Millisecond), slowest.Round(time.Millisecond), last)
-		}
-		if err := smithytime.SleepWithContext(ctx, delay); err != nil {
-			return interrupted(op, err, last)
+		if err := c.retry.Wait(ctx, attempt, slowest, last); err != nil {
+			return err
 		}
 	}
-}
-
-// backoff returns how long to wait after failed attempt number attempt
-// (1-based), given the slowest call so far and the time left before the
-// deadline. ok is false when the wait plus one more call of that duration
-// would not fit, or when even the minimum wait does not.
-func backoff(attempt int, minB, maxB, call, left time.Duration) (time.Duration, bool) {
-	budget := left - call // time for the wait, keeping room for one more call
-	if budget < minB {
-		return 0, false
-	}
-	d, err := waiter.ComputeDelay(int64(attempt), minB, maxB, budget)
-	if err != nil {
-		return 0, false
-	}
-	// Near the deadline ComputeDelay shortens the last wait below minB; keep
-	// at least minB (budget >= minB, so it still fits).
-	return max(d, minB), true
 }
 
 // interrupted reports a call ended by its context, keeping the last API
 // error (if any) in the chain so callers still see why it was retrying.
 func interrupted(op string, ctxErr error, last *APIError) error {
-	if last == nil {
-		return fmt.Errorf("ecs %s: %w", op, ctxErr)
-	}
-	return fmt.Errorf("ecs %s: %w after %d attempts; last error: %w", op, ctxErr, last.Attempts, last)
+	return apicall.Interrupted(service, op, ctxErr, last)
 }

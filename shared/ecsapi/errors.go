@@ -8,6 +8,7 @@ import (
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 
+	"github.com/porthygiene/porthygiene/shared/apicall"
 	"github.com/porthygiene/porthygiene/shared/credentials"
 )
 
@@ -16,26 +17,27 @@ import (
 // before any call wrap ErrInvalid; a response the adapter cannot trust
 // (a repeated NextToken, another group's attribute) wraps ErrServer. A rule
 // that does not parse wraps none: it is neither the caller's fault nor
-// transient.
+// transient. ErrNotFound, ErrThrottled, ErrServer, ErrForbidden and
+// ErrInvalid are package apicall's, shared with the other adapters.
 var (
 	// ErrNotFound: the security group, prefix list, instance or network
 	// interface named in the request does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = apicall.ErrNotFound
 	// ErrRuleGone: RevokeSecurityGroup(Egress) named a SecurityGroupRuleId
 	// that does not exist (InvalidParam.SecurityGroupRuleId). Since 2024-07-08
 	// the whole call then revokes nothing. RevokeByID handles it itself.
 	ErrRuleGone = errors.New("security group rule already gone")
 	// ErrThrottled: flow control (Throttling*, Rejected.Throttling, HTTP 429).
 	// Retried with backoff until the context deadline is near.
-	ErrThrottled = errors.New("throttled")
+	ErrThrottled = apicall.ErrThrottled
 	// ErrServer: the service failed or could not be reached (InternalError,
 	// ServiceUnavailable, OperationConflict, HTTP >= 500, transport errors, an
 	// unreadable success body). Retried like ErrThrottled.
-	ErrServer = errors.New("server error")
+	ErrServer = apicall.ErrServer
 	// ErrForbidden: the caller may not do this (Forbidden*, NoPermission, a
 	// cloud-managed group) or its credentials were refused (unknown key, bad
 	// signature, missing or expired STS token).
-	ErrForbidden = errors.New("forbidden")
+	ErrForbidden = apicall.ErrForbidden
 	// ErrQuota: a quota is exhausted (AuthorizationLimitExceed: 200 rules per
 	// group; QuotaExceed*).
 	ErrQuota = errors.New("quota exceeded")
@@ -43,59 +45,15 @@ var (
 	// state (InvalidParameter*, MissingParameter*, OperationDenied,
 	// *.Malformed, …): any other 4xx. Also returned before any call for
 	// arguments this package refuses to send.
-	ErrInvalid = errors.New("invalid request")
+	ErrInvalid = apicall.ErrInvalid
 )
 
-// APIError is one failed ECS call (after any retries). Its text and fields
-// never contain the AccessKeySecret or the SecurityToken.
-type APIError struct {
-	Op         string // ECS action, e.g. "RevokeSecurityGroup"
-	Code       string // ECS error code; empty when no response arrived
-	Message    string // the service's message, with credentials removed
-	RequestID  string // for support tickets; empty when no response arrived
-	HTTPStatus int    // 0 when no response arrived
-	Attempts   int    // calls made, including the failed last one
-	// Err is the sentinel the failure was classified as. For transport
-	// failures it also wraps the (redacted) cause.
-	Err error
-}
+// APIError is one failed ECS call (after any retries), with Service "ecs".
+// Its text and fields never contain the AccessKeySecret or the SecurityToken.
+type APIError = apicall.APIError
 
-func (e *APIError) Error() string {
-	var b strings.Builder
-	b.WriteString("ecs ")
-	b.WriteString(e.Op)
-	if e.Attempts > 1 {
-		fmt.Fprintf(&b, " (%d attempts)", e.Attempts)
-	}
-	b.WriteString(": ")
-	if e.Err != nil {
-		b.WriteString(e.Err.Error())
-	}
-	if e.Code != "" || e.HTTPStatus != 0 {
-		code := e.Code
-		if code == "" {
-			code = "no error code"
-		}
-		fmt.Fprintf(&b, ": %s (http %d", code, e.HTTPStatus)
-		if e.RequestID != "" {
-			fmt.Fprintf(&b, ", request id %s", e.RequestID)
-		}
-		b.WriteString(")")
-	}
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
-	return b.String()
-}
-
-// Unwrap returns Err, so errors.Is(err, ErrThrottled) and friends work.
-func (e *APIError) Unwrap() error { return e.Err }
-
-// retryable reports whether another attempt may succeed.
-func (e *APIError) retryable() bool {
-	return errors.Is(e.Err, ErrThrottled) || errors.Is(e.Err, ErrServer)
-}
+// service prefixes this package's errors.
+const service = "ecs"
 
 // classify maps an ECS error code and HTTP status to a sentinel. Codes are
 // compared exactly or by documented prefix/suffix; messages are never looked
@@ -146,10 +104,6 @@ var notFoundCodes = map[string]bool{
 	"SecurityGroupRule.NotFound":         true,
 }
 
-// maxMessage bounds the service message kept in an APIError (a proxy's HTML
-// error page would otherwise end up in logs whole).
-const maxMessage = 512
-
 // redactor removes credentials from text that leaves the package.
 type redactor struct{ credentials.Redactor }
 
@@ -185,14 +139,11 @@ func (r redactor) apiError(op string, err error) *APIError {
 				msg = msg[:i] + sdkerrors.MessageContain + " " + credentials.Redacted
 			}
 		}
-		msg = r.Redact(msg)
-		if len(msg) > maxMessage {
-			msg = msg[:maxMessage] + "…"
-		}
 		return &APIError{
+			Service:    service,
 			Op:         op,
 			Code:       r.Redact(se.ErrorCode()),
-			Message:    msg,
+			Message:    apicall.TrimMessage(r.Redact(msg)),
 			RequestID:  r.Redact(se.RequestId()),
 			HTTPStatus: se.HttpStatus(),
 			Err:        classify(se.ErrorCode(), se.HttpStatus()),
@@ -208,9 +159,9 @@ func (r redactor) apiError(op string, err error) *APIError {
 				sentinel = ErrServer
 			}
 		}
-		return &APIError{Op: op, Code: ce.ErrorCode(), Err: fmt.Errorf("%w: %w", sentinel, r.cleanError(ce, op))}
+		return &APIError{Service: service, Op: op, Code: ce.ErrorCode(), Err: fmt.Errorf("%w: %w", sentinel, r.cleanError(ce, op))}
 	}
 	// Transport: *url.Error from net/http (AutoRetry is off, so the SDK
 	// returns it unwrapped).
-	return &APIError{Op: op, Err: fmt.Errorf("%w: %w", ErrServer, r.cleanError(err, op))}
+	return &APIError{Service: service, Op: op, Err: fmt.Errorf("%w: %w", ErrServer, r.cleanError(err, op))}
 }

@@ -75,7 +75,7 @@ func TestClassifyServerErrors(t *testing.T) {
 					require.NotErrorIs(t, got, s, "classified as more than one sentinel")
 				}
 			}
-			require.Equal(t, tt.retry, got.retryable())
+			require.Equal(t, tt.retry, got.Retryable())
 			require.Equal(t, tt.code, got.Code)
 			require.Equal(t, tt.status, got.HTTPStatus)
 			require.Equal(t, "DescribeSecurityGroupAttribute", got.Op)
@@ -98,7 +98,7 @@ func TestTransportErrorIsRetryableAndRedacted(t *testing.T) {
 	got := r.apiError("RevokeSecurityGroup", err)
 
 	require.ErrorIs(t, got, ErrServer)
-	require.True(t, got.retryable())
+	require.True(t, got.Retryable())
 	require.Zero(t, got.HTTPStatus)
 	require.Contains(t, got.Error(), "connection refused")
 	require.Contains(t, got.Error(), "Action=RevokeSecurityGroup")

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,9 +16,7 @@ import (
 	"strings"
 	"time"
 
-	smithytime "github.com/aws/smithy-go/time"
-	"github.com/aws/smithy-go/waiter"
-
+	"github.com/porthygiene/porthygiene/shared/apicall"
 	"github.com/porthygiene/porthygiene/shared/credentials"
 )
 
@@ -28,9 +25,9 @@ const APIVersion = "2023-03-30"
 
 // Defaults for the zero fields of Config, and limits.
 const (
-	DefaultCallTimeout = 10 * time.Second
-	DefaultMinBackoff  = 100 * time.Millisecond
-	DefaultMaxBackoff  = 5 * time.Second
+	DefaultCallTimeout = apicall.DefaultCallTimeout
+	DefaultMinBackoff  = apicall.DefaultMinBackoff
+	DefaultMaxBackoff  = apicall.DefaultMaxBackoff
 	// DefaultMaxAttemptsNoDeadline caps the attempts of one call whose
 	// context has no deadline (with a deadline, the deadline is the bound).
 	DefaultMaxAttemptsNoDeadline = 5
@@ -83,6 +80,7 @@ type Config struct {
 // derive one per invocation with WithCredentials.
 type Client struct {
 	cfg      Config
+	retry    apicall.Retry // from cfg, resolved
 	base     *url.URL
 	hc       *http.Client
 	redactor credentials.Redactor
@@ -105,29 +103,12 @@ func New(cfg Config) (*Client, error) {
 			errs = append(errs, fmt.Errorf("AccountID %q: want the account's numeric id", cfg.AccountID))
 		}
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"CallTimeout", cfg.CallTimeout}, {"MinBackoff", cfg.MinBackoff}, {"MaxBackoff", cfg.MaxBackoff}} {
-		if d.v < 0 {
-			errs = append(errs, fmt.Errorf("%s %v: must not be negative", d.name, d.v))
-		}
-	}
-	if cfg.MaxAttempts < 0 {
-		errs = append(errs, fmt.Errorf("MaxAttempts %d: must not be negative", cfg.MaxAttempts))
-	}
-	if cfg.CallTimeout == 0 {
-		cfg.CallTimeout = DefaultCallTimeout
-	}
-	if cfg.MinBackoff == 0 {
-		cfg.MinBackoff = DefaultMinBackoff
-	}
-	if cfg.MaxBackoff == 0 {
-		cfg.MaxBackoff = DefaultMaxBackoff
-	}
-	if cfg.MinBackoff > cfg.MaxBackoff {
-		errs = append(errs, fmt.Errorf("MinBackoff %v: exceeds MaxBackoff %v", cfg.MinBackoff, cfg.MaxBackoff))
-	}
+	retry, retryErrs := apicall.Retry{
+		CallTimeout: cfg.CallTimeout, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
+		MaxAttempts: cfg.MaxAttempts, MaxAttemptsNoDeadline: DefaultMaxAttemptsNoDeadline,
+	}.Resolve()
+	errs = append(errs, retryErrs...)
+	cfg.CallTimeout, cfg.MinBackoff, cfg.MaxBackoff = retry.CallTimeout, retry.MinBackoff, retry.MaxBackoff
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -146,6 +127,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{
 		cfg:      cfg,
+		retry:    retry,
 		base:     base,
 		hc:       &http.Client{Transport: rt, Timeout: cfg.CallTimeout},
 		redactor: credentials.NewRedactor(cfg.Credentials),
@@ -236,28 +218,13 @@ func (c *Client) InvokeAsync(ctx context.Context, functionName string, payload [
 		if ctx.Err() != nil {
 			return "", interrupted(ctx.Err(), apiErr)
 		}
-		if !apiErr.retryable() {
+		if !apiErr.Retryable() {
 			return "", apiErr
 		}
 		last = apiErr
 		slowest = max(slowest, took)
-
-		left := time.Duration(math.MaxInt64 / 4)
-		maxAttempts := c.cfg.MaxAttempts
-		if dl, ok := ctx.Deadline(); ok {
-			left = time.Until(dl)
-		} else if maxAttempts == 0 {
-			maxAttempts = DefaultMaxAttemptsNoDeadline
-		}
-		if maxAttempts > 0 && attempt >= maxAttempts {
-			return "", fmt.Errorf("giving up after %d attempts: %w", attempt, last)
-		}
-		delay, ok := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff, slowest, left)
-		if !ok {
-			return "", fmt.Errorf("giving up with %v left before the deadline: %w", left.Round(time.Millisecond), last)
-		}
-		if err := smithytime.SleepWithContext(ctx, delay); err != nil {
-			return "", interrupted(err, last)
+		if err := c.retry.Wait(ctx, attempt, slowest, last); err != nil {
+			return "", err
 		}
 	}
 }
@@ -266,7 +233,7 @@ func (c *Client) InvokeAsync(ctx context.Context, functionName string, payload [
 func (c *Client) send(ctx context.Context, u *url.URL, payload []byte) (string, *APIError) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(payload))
 	if err != nil {
-		return "", &APIError{Op: opInvoke, Err: fmt.Errorf("%w: %w", ErrInvalid, c.redactor.RedactError(err))}
+		return "", &APIError{Service: service, Op: opInvoke, Err: fmt.Errorf("%w: %w", ErrInvalid, c.redactor.RedactError(err))}
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set(hdrAction, opInvoke)
@@ -276,14 +243,14 @@ func (c *Client) send(ctx context.Context, u *url.URL, payload []byte) (string, 
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return "", &APIError{Op: opInvoke, Err: fmt.Errorf("%w: %w", ErrServer, c.redactor.RedactError(err))}
+		return "", &APIError{Service: service, Op: opInvoke, Err: fmt.Errorf("%w: %w", ErrServer, c.redactor.RedactError(err))}
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	id := resp.Header.Get("x-fc-request-id")
 	if resp.StatusCode/100 == 2 {
 		if id == "" {
-			return "", &APIError{Op: opInvoke, HTTPStatus: resp.StatusCode, Message: "the answer carries no x-fc-request-id", Err: ErrServer}
+			return "", &APIError{Service: service, Op: opInvoke, HTTPStatus: resp.StatusCode, Message: "the answer carries no x-fc-request-id", Err: ErrServer}
 		}
 		return id, nil
 	}
@@ -294,12 +261,8 @@ func (c *Client) send(ctx context.Context, u *url.URL, payload []byte) (string, 
 	if e.RequestID == "" {
 		e.RequestID = id
 	}
-	msg := c.redactor.Redact(e.Message)
-	if len(msg) > maxMessage {
-		msg = msg[:maxMessage] + "…"
-	}
 	return "", &APIError{
-		Op: opInvoke, Code: c.redactor.Redact(e.Code), Message: msg, RequestID: c.redactor.Redact(e.RequestID),
+		Service: service, Op: opInvoke, Code: c.redactor.Redact(e.Code), Message: apicall.TrimMessage(c.redactor.Redact(e.Message)), RequestID: c.redactor.Redact(e.RequestID),
 		HTTPStatus: resp.StatusCode, Err: classify(resp.StatusCode, e.Code),
 	}
 }
@@ -312,26 +275,8 @@ func nonce() string {
 	return hex.EncodeToString(b[:])
 }
 
-// backoff returns how long to wait after failed attempt number attempt
-// (1-based), given the slowest call so far and the time left before the
-// deadline; ok is false when the wait plus one more such call would not fit.
-func backoff(attempt int, minB, maxB, call, left time.Duration) (time.Duration, bool) {
-	budget := left - call
-	if budget < minB {
-		return 0, false
-	}
-	d, err := waiter.ComputeDelay(int64(attempt), minB, maxB, budget)
-	if err != nil {
-		return 0, false
-	}
-	return max(d, minB), true
-}
-
 // interrupted reports a call ended by its context, keeping the last API
 // error (if any) in the chain.
 func interrupted(ctxErr error, last *APIError) error {
-	if last == nil {
-		return fmt.Errorf("fc %s: %w", opInvoke, ctxErr)
-	}
-	return fmt.Errorf("fc %s: %w after %d attempts; last error: %w", opInvoke, ctxErr, last.Attempts, last)
+	return apicall.Interrupted(service, opInvoke, ctxErr, last)
 }
