@@ -7,9 +7,9 @@ package main
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +19,7 @@ import (
 	"github.com/porthygiene/porthygiene/localcloud"
 	"github.com/porthygiene/porthygiene/localcloud/lctest"
 	"github.com/porthygiene/porthygiene/shared/approve"
+	"github.com/porthygiene/porthygiene/shared/approve/approvetest"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/slsapi"
 )
@@ -69,17 +70,41 @@ func startWith(t *testing.T, config, key string) *env {
 	return e
 }
 
-// get clicks link and returns the status and page.
+// get opens link and returns the status and page.
 func (e *env) get(link string) (int, string) {
 	e.t.Helper()
-	req, err := http.NewRequestWithContext(e.t.Context(), http.MethodGet, link, nil)
+	status, page, err := approvetest.Get(e.t.Context(), nil, link)
 	require.NoError(e.t, err)
-	resp, err := http.DefaultClient.Do(req)
+	return status, page
+}
+
+// post submits form to link, as the confirmation page's form does.
+func (e *env) post(link string, form url.Values) (int, string) {
+	e.t.Helper()
+	status, page, err := approvetest.Post(e.t.Context(), nil, link, form)
 	require.NoError(e.t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	return status, page
+}
+
+// click opens link, asserts that the GET answered a confirmation page and
+// recorded nothing, then confirms; it returns the POST's status and page.
+func (e *env) click(link string) (int, string) {
+	e.t.Helper()
+	before := len(e.decisions())
+	status, page, err := approvetest.Click(e.t.Context(), nil, link, func(_ int, page string) {
+		require.Contains(e.t, page, "Nothing is recorded yet")
+		require.Len(e.t, e.decisions(), before, "a GET records nothing")
+	})
 	require.NoError(e.t, err)
-	return resp.StatusCode, string(body)
+	return status, page
+}
+
+// query is link's parameters.
+func query(t *testing.T, link string) url.Values {
+	t.Helper()
+	u, err := url.Parse(link)
+	require.NoError(t, err)
+	return u.Query()
 }
 
 func (e *env) decisions() []ledger.Record {
@@ -102,7 +127,18 @@ func TestApproveLinkWorksOnce(t *testing.T) {
 	keep := approve.Link{Action: approve.ActionKeep, LedgerID: revocation, GroupID: "sg-web", RuleID: "sgr-ssh", Region: e.cloud.Region(), Nonce: approve.NewNonce()}
 	link := e.link(signingKey, keep)
 
-	status, page := e.get(link)
+	// Opening the link (as a chat client's preview does) records nothing.
+	for range 2 {
+		status, page := e.get(link)
+		require.Equal(t, http.StatusOK, status, page)
+		require.Contains(t, page, "On confirmation, this records: rule sgr-ssh of group sg-web")
+		form, ok := approvetest.Form(page)
+		require.True(t, ok, page)
+		require.Equal(t, query(t, link), form)
+	}
+	require.Empty(t, e.decisions(), "a GET alone records nothing")
+
+	status, page := e.click(link)
 	require.Equal(t, http.StatusOK, status, page)
 	require.Contains(t, page, "Recorded: rule sgr-ssh of group sg-web")
 	recs := e.decisions()
@@ -119,31 +155,51 @@ func TestApproveLinkWorksOnce(t *testing.T) {
 	require.WithinDuration(t, e.cloud.Clock.Now().Add(30*24*time.Hour), d.Until, time.Minute, "until is anchored on the emulated clock")
 	require.Contains(t, page, r.ID)
 
-	status, page = e.get(link)
+	status, page = e.post(link, query(t, link))
 	require.Equal(t, http.StatusConflict, status, page)
 	require.Contains(t, page, "already used")
 	require.Len(t, e.decisions(), 1, "a replay writes nothing")
+	status, page = e.get(link)
+	require.Equal(t, http.StatusConflict, status, page)
+	require.Contains(t, page, "already used")
+	require.Len(t, e.decisions(), 1)
 }
 
 func TestApproveRefusesForgedExpiredTampered(t *testing.T) {
 	e := start(t, signingKey)
 	l := approve.Link{Action: approve.ActionClose, GroupID: "sg-web", RuleID: "sgr-ssh", Nonce: approve.NewNonce()}
+	// refused: both the GET and a POST of link's parameters are refused.
+	refused := func(link string) (int, string) {
+		t.Helper()
+		status, page := e.get(link)
+		_, hasForm := approvetest.Form(page)
+		require.False(t, hasForm, "nothing to confirm: %s", page)
+		pstatus, ppage := e.post(link, query(t, link))
+		require.Equal(t, status, pstatus, ppage)
+		return status, page
+	}
 
-	status, page := e.get(e.link("attacker-key-0123456789abcdef", l))
+	status, page := refused(e.link("attacker-key-0123456789abcdef", l))
 	require.Equal(t, http.StatusForbidden, status, page)
 	require.Contains(t, page, "forged")
 
 	tampered := strings.Replace(e.link(signingKey, l), "g=sg-web", "g=sg-db", 1)
-	status, page = e.get(tampered)
+	status, page = refused(tampered)
 	require.Equal(t, http.StatusForbidden, status, page)
+
+	good := e.link(signingKey, l)
+	form := query(t, good)
+	form.Set("a", "restore")
+	status, page = e.post(good, form)
+	require.Equal(t, http.StatusForbidden, status, "a tampered form is refused: %s", page)
 
 	expired := l
 	expired.Expires = e.cloud.Clock.Now().Add(-time.Minute)
-	status, page = e.get(e.link(signingKey, expired))
+	status, page = refused(e.link(signingKey, expired))
 	require.Equal(t, http.StatusGone, status, page)
 	require.Contains(t, page, "expired")
 
-	status, page = e.get(e.base + "?a=close&g=sg-web")
+	status, page = refused(e.base + "?a=close&g=sg-web")
 	require.Equal(t, http.StatusBadRequest, status, page)
 
 	require.Empty(t, e.decisions(), "nothing written")
@@ -154,7 +210,10 @@ func TestApproveRefusesForgedExpiredTampered(t *testing.T) {
 
 func TestApproveWithoutKeyRefusesEverything(t *testing.T) {
 	e := start(t, "")
-	status, page := e.get(e.link(signingKey, approve.Link{Action: approve.ActionClose, GroupID: "sg-web", RuleID: "sgr-ssh", Nonce: approve.NewNonce()}))
+	link := e.link(signingKey, approve.Link{Action: approve.ActionClose, GroupID: "sg-web", RuleID: "sgr-ssh", Nonce: approve.NewNonce()})
+	status, page := e.get(link)
+	require.Equal(t, http.StatusServiceUnavailable, status, page)
+	status, page = e.post(link, query(t, link))
 	require.Equal(t, http.StatusServiceUnavailable, status, page)
 	require.Empty(t, e.decisions())
 	require.Contains(t, e.cloud.Runtime.Logs("porthygiene-approve"), "APPROVE_SIGNING_KEY must be set")
@@ -163,8 +222,18 @@ func TestApproveWithoutKeyRefusesEverything(t *testing.T) {
 func TestRepoSYAMLDeclaresApprove(t *testing.T) {
 	// The repo's s.yaml, approve alone: its HTTP trigger serves the links.
 	e := startWith(t, "", signingKey)
-	status, page := e.get(e.link(signingKey, approve.Link{Action: approve.ActionClose, GroupID: "sg-web", RuleID: "sgr-ssh", Nonce: approve.NewNonce()}))
+	status, page := e.click(e.link(signingKey, approve.Link{Action: approve.ActionClose, GroupID: "sg-web", RuleID: "sgr-ssh", Nonce: approve.NewNonce()}))
 	require.Equal(t, http.StatusOK, status, page)
 	require.Len(t, e.decisions(), 1)
+
+	// The trigger allows GET and POST only; localcloud honours that.
+	link := e.link(signingKey, approve.Link{Action: approve.ActionClose, GroupID: "sg-web", RuleID: "sgr-ssh", Nonce: approve.NewNonce()})
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPut, link, strings.NewReader(query(t, link).Encode()))
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+	require.Len(t, e.decisions(), 1, "a PUT records nothing")
 	require.Equal(t, e.cloud.URL()+"/http/approve", e.base, "APPROVE_URL, as localcloud sets it, is the trigger")
 }

@@ -1,7 +1,8 @@
 // Command approve is the approve function: the HTTP trigger behind the
-// decision buttons of porthygiene's DingTalk messages. A valid, unused,
-// unexpired signed link records a decision in the ledger; anything else
-// changes nothing and says why (see shared/approve).
+// decision buttons of porthygiene's DingTalk messages. Opening (GET) a valid,
+// unused, unexpired signed link answers a confirmation page and records
+// nothing; confirming it (POST) records a decision in the ledger; anything
+// else changes nothing and says why (see shared/approve).
 package main
 
 import (

@@ -24,6 +24,7 @@ import (
 	"github.com/porthygiene/porthygiene/localcloud"
 	"github.com/porthygiene/porthygiene/localcloud/faults"
 	"github.com/porthygiene/porthygiene/localcloud/lctest"
+	"github.com/porthygiene/porthygiene/shared/approve/approvetest"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/slsapi"
 )
@@ -38,7 +39,11 @@ type env struct {
 func start(t *testing.T, opts localcloud.Options) *env {
 	t.Helper()
 	c := lctest.Start(t, opts, "guard")
-	e := &env{t: t, cloud: c, ecs: lctest.ECS(t, c)}
+	return &env{t: t, cloud: c, ecs: lctest.ECS(t, c), led: ledgerOf(c)}
+}
+
+// ledgerOf is the ledger of c, read over the real SLS SDK.
+func ledgerOf(c *localcloud.Cloud) *ledger.Ledger {
 	op := c.Operator()
 	dial := &net.Dialer{Timeout: 2 * time.Second}
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
@@ -53,8 +58,32 @@ func start(t *testing.T, opts localcloud.Options) *env {
 		RetryTimeout: 2 * time.Second,
 	})
 	ep := c.Endpoints()
-	e.led = ledger.New(sls, ep.Ledger.Project, ep.Ledger.Logstore)
-	return e
+	return ledger.New(sls, ep.Ledger.Project, ep.Ledger.Logstore)
+}
+
+func (e *env) decisions() []ledger.Record {
+	e.t.Helper()
+	recs, err := e.led.Query(e.t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindDecision}})
+	require.NoError(e.t, err)
+	return recs
+}
+
+// click opens a decision link as its owner does: the GET answers the
+// confirmation page and records nothing (asserted), then its form is
+// submitted. It returns the status of the last request.
+func (e *env) click(link string) int {
+	e.t.Helper()
+	before := len(e.decisions())
+	status, page, err := approvetest.Click(e.t.Context(), nil, link, func(_ int, _ string) {
+		require.Len(e.t, e.decisions(), before, "a GET records nothing")
+	})
+	require.NoError(e.t, err)
+	want := before
+	if status == http.StatusOK {
+		want++ // the confirmation recorded one decision
+	}
+	require.Len(e.t, e.decisions(), want, page)
+	return status
 }
 
 type perm struct {
@@ -321,7 +350,7 @@ func TestGuardHonoursDecisionButtons(t *testing.T) {
 		}
 		return ""
 	}}, "guard", "approve")
-	e := &env{t: t, cloud: c, ecs: lctest.ECS(t, c)}
+	e := &env{t: t, cloud: c, ecs: lctest.ECS(t, c), led: ledgerOf(c)}
 	e.authorize("sg-web", perm{proto: "tcp", ports: "6379/6379", cidr: "0.0.0.0/0", desc: "redis debug"})
 	e.authorize("sg-db", perm{proto: "tcp", ports: "5432/5432", cidr: "0.0.0.0/0", desc: "pg for the vendor"})
 	require.Contains(t, e.rules("sg-web"), "TCP 6379/6379 0.0.0.0/0 Accept", "notify mode changes nothing")
@@ -345,19 +374,25 @@ func TestGuardHonoursDecisionButtons(t *testing.T) {
 		t.Fatalf("no %q button for %s in %+v", title, group, c.DingTalk.Messages(""))
 		return ""
 	}
-	click := func(u string) int {
-		resp, err := http.Get(u)
-		require.NoError(t, err)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	require.Equal(t, 200, click(button("sg-web", "关闭")))
+	click := e.click
+	closeNow := button("sg-web", "关闭")
+	status, page, err := approvetest.Get(t.Context(), nil, closeNow)
+	require.NoError(t, err)
+	require.Equal(t, 200, status, page)
+	require.Empty(t, e.decisions(), "a GET alone records nothing")
+	require.Equal(t, 200, click(closeNow))
 	keep := button("sg-db", "保持")
 	require.Equal(t, 200, click(keep))
 	require.Equal(t, 409, click(keep), "a link works once")
+	u, err := url.Parse(keep)
+	require.NoError(t, err)
+	status, _, err = approvetest.Post(t.Context(), nil, keep, u.Query())
+	require.NoError(t, err)
+	require.Equal(t, 409, status, "a confirmation works once")
 	require.Equal(t, 403, click(strings.Replace(keep, "a=keep", "a=close", 1)), "a tampered link is refused")
+	require.Len(t, e.decisions(), 2)
 
-	_, err := c.Advance(t.Context(), time.Hour) // the sweep honours the decisions
+	_, err = c.Advance(t.Context(), time.Hour) // the sweep honours the decisions
 	require.NoError(t, err)
 	require.NotContains(t, e.rules("sg-web"), "TCP 6379/6379 0.0.0.0/0 Accept", "closed at the owner's request")
 	require.Contains(t, e.rules("sg-db"), "TCP 5432/5432 0.0.0.0/0 Accept", "kept open by the owner's decision")
@@ -546,7 +581,7 @@ func TestGuardModes(t *testing.T) {
 // next sweep carries out, with an exemption, and the guard then leaves it.
 func TestGuardRestoresOnTheOwnersDecision(t *testing.T) {
 	c := lctest.Start(t, localcloud.Options{}, "guard", "approve")
-	e := &env{t: t, cloud: c, ecs: lctest.ECS(t, c)}
+	e := &env{t: t, cloud: c, ecs: lctest.ECS(t, c), led: ledgerOf(c)}
 	e.authorize("sg-web", perm{proto: "tcp", ports: "9200/9200", cidr: "0.0.0.0/0", desc: "es for the demo"})
 	require.NotContains(t, e.rules("sg-web"), "TCP 9200/9200 0.0.0.0/0 Accept")
 	var link string
@@ -563,10 +598,15 @@ func TestGuardRestoresOnTheOwnersDecision(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, link, "the revocation message offers a restore button")
-	resp, err := http.Get(link)
+	status, page, err := approvetest.Get(t.Context(), nil, link)
 	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, 200, status, page)
+	require.Contains(t, page, "restore rule")
+	_, err = c.Advance(t.Context(), time.Hour)
+	require.NoError(t, err)
+	require.NotContains(t, e.rules("sg-web"), "TCP 9200/9200 0.0.0.0/0 Accept", "a GET alone restores nothing")
+	require.Empty(t, e.decisions(), "a GET alone records nothing")
+	require.Equal(t, 200, e.click(link))
 
 	_, err = c.Advance(t.Context(), time.Hour)
 	require.NoError(t, err)

@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,6 +28,7 @@ import (
 	"github.com/porthygiene/porthygiene/localcloud/sconfig"
 	"github.com/porthygiene/porthygiene/localcloud/stats"
 	"github.com/porthygiene/porthygiene/shared/approve"
+	"github.com/porthygiene/porthygiene/shared/approve/approvetest"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 )
 
@@ -515,8 +515,9 @@ const approveKey = "least-privilege-test-signing-key"
 
 // clickApproveLinks opens the decision links the robots received, when approve
 // is deployed; while the guard sends none, it signs a keep, a close and a
-// restore link for a revocation the guard made. The first link is opened twice
-// (a replay).
+// restore link for a revocation the guard made. Each is opened (GET: the
+// confirmation page, which must record nothing) and confirmed (POST of its
+// form). The first link is opened twice (a replay).
 func clickApproveLinks(t *testing.T, c *localcloud.Cloud) {
 	var base string
 	for _, f := range c.Endpoints().Functions {
@@ -560,22 +561,40 @@ func clickApproveLinks(t *testing.T, c *localcloud.Cloud) {
 	hc := &http.Client{Timeout: 30 * time.Second}
 	statuses := map[int]int{}
 	for _, l := range links {
-		resp, err := hc.Get(l)
+		before := approveDecisions(t, c)
+		status, body, err := approvetest.Click(t.Context(), hc, l, func(_ int, _ string) {
+			lctest.Settle(t, c)
+			if n := approveDecisions(t, c); n != before {
+				t.Errorf("opening decision link %s (GET) recorded %d decisions", l, n-before)
+			}
+		})
 		if err != nil {
 			t.Fatalf("open decision link %s: %v", l, err)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode >= 500 {
-			t.Errorf("decision link %s: %s\n%s", l, resp.Status, body)
+		if status >= 500 {
+			t.Errorf("decision link %s: %d\n%s", l, status, body)
 		}
-		statuses[resp.StatusCode]++
+		statuses[status]++
 		lctest.Settle(t, c)
+		if n := approveDecisions(t, c); status == http.StatusOK && n != before+1 {
+			t.Errorf("confirming decision link %s recorded %d decisions, want 1", l, n-before)
+		}
 	}
 	t.Logf("opened %d decision links (the first twice): HTTP status counts %v", len(links), statuses)
 	if statuses[http.StatusOK] == 0 {
 		t.Errorf("no decision link was accepted (statuses %v): approve's ledger writes went unmeasured", statuses)
 	}
+}
+
+// approveDecisions counts the approve function's decision records.
+func approveDecisions(t *testing.T, c *localcloud.Cloud) int {
+	t.Helper()
+	ep := c.Endpoints()
+	rows, err := c.SLS.Query(ep.Ledger.Project, ep.Ledger.Logstore, time.Unix(0, 0), c.Clock.Now().Add(24*time.Hour), "kind: decision")
+	if err != nil {
+		t.Fatalf("read the ledger's decisions: %v", err)
+	}
+	return len(rows)
 }
 
 // guardRevocation returns a ledger id, group and rule the guard revoked.

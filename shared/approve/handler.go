@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"time"
@@ -59,20 +60,30 @@ type Handler struct {
 	Function string
 }
 
-// Handle verifies the clicked link and, for a valid first click, appends one
-// decision record and answers 200 with a page saying what was recorded.
+// Handle answers a decision link, in two steps, so that opening a link
+// records nothing (chat clients fetch links to build previews):
+//
+//   - GET verifies the link and, when it is valid and unused, answers 200
+//     with a confirmation page saying what would be recorded, whose form
+//     POSTs the same signed parameters. It never writes.
+//   - POST verifies the parameters again (those of the form body, else those
+//     of the query) and, for a valid first use, appends one decision record
+//     and answers 200 with a page saying what was recorded.
+//
 // Otherwise it writes nothing and answers with a page saying why:
 //
 //	400 malformed, 403 forged, 410 expired, 409 already used,
-//	405 not a GET, 503 not configured or the ledger unavailable (try again).
+//	405 neither GET nor POST, 503 not configured or the ledger unavailable
+//	(try again).
 //
-// Two clicks of one link racing each other may both be appended; the later
+// Two POSTs of one link racing each other may both be appended; the later
 // one is answered 409, and readers take the first decision per NonceKey.
 func (h *Handler) Handle(ctx context.Context, ev trigger.HTTPEvent) trigger.HTTPResponse {
 	now := clock.Anchor(h.now(), ev.Time())
-	log := h.logger().With("requestId", ev.RequestContext.RequestID)
-	if ev.RequestContext.HTTP.Method != http.MethodGet {
-		log.WarnContext(ctx, "decision link refused", "reason", "method", "method", ev.RequestContext.HTTP.Method)
+	method := ev.RequestContext.HTTP.Method
+	log := h.logger().With("requestId", ev.RequestContext.RequestID, "method", method)
+	if method != http.MethodGet && method != http.MethodPost {
+		log.WarnContext(ctx, "decision link refused", "reason", "method")
 		return respond(http.StatusMethodNotAllowed, pageMethod())
 	}
 	if len(h.Key) < MinKeyLen || h.Ledger == nil {
@@ -80,9 +91,10 @@ func (h *Handler) Handle(ctx context.Context, ev trigger.HTTPEvent) trigger.HTTP
 			"keySet", h.Key != "", "ledger", h.Ledger != nil)
 		return respond(http.StatusServiceUnavailable, pageDisabled())
 	}
-	q := url.Values{}
-	for k, v := range ev.QueryParameters {
-		q.Set(k, v)
+	q, err := params(ev)
+	if err != nil {
+		log.WarnContext(ctx, "decision link refused", "err", err)
+		return respond(http.StatusBadRequest, pageMalformed())
 	}
 	l, err := Verify([]byte(h.Key.Reveal()), q, now)
 	if err != nil {
@@ -106,22 +118,60 @@ func (h *Handler) Handle(ctx context.Context, ev trigger.HTTPEvent) trigger.HTTP
 		log.WarnContext(ctx, "decision link refused", "err", ErrReplayed, "decision", prior[0].ID)
 		return respond(http.StatusConflict, pageReplayed(prior[0]))
 	}
+	if method == http.MethodGet {
+		log.InfoContext(ctx, "decision link opened; awaiting confirmation")
+		return respond(http.StatusOK, pageConfirm(l, q, now))
+	}
 
 	rec := h.record(l, now)
 	if err := h.Ledger.Append(ctx, rec); err != nil {
 		log.ErrorContext(ctx, "decision link: record the decision; nothing recorded", "err", err)
 		return respond(http.StatusServiceUnavailable, pageUnavailable())
 	}
-	// A concurrent click of the same link may have been appended meanwhile:
-	// the first record is the decision.
+	// A concurrent confirmation of the same link may have been appended
+	// meanwhile: the first record is the decision.
 	if after, err := h.decisions(ctx, l.Nonce); err != nil {
 		log.WarnContext(ctx, "decision link: re-read after recording", "err", err)
 	} else if len(after) > 0 && after[0].ID != rec.ID {
-		log.WarnContext(ctx, "decision link clicked twice at once; the first decision stands", "decision", after[0].ID, "duplicate", rec.ID)
+		log.WarnContext(ctx, "decision link confirmed twice at once; the first decision stands", "decision", after[0].ID, "duplicate", rec.ID)
 		return respond(http.StatusConflict, pageReplayed(after[0]))
 	}
 	log.InfoContext(ctx, "decision recorded", "decision", rec.ID)
 	return respond(http.StatusOK, pageRecorded(l, rec))
+}
+
+// maxFormBytes bounds a POST's form body; a confirmation form is far smaller.
+const maxFormBytes = 8 << 10
+
+// params are the link's parameters: a POST's form body
+// (application/x-www-form-urlencoded) when it carries any, else the query.
+func params(ev trigger.HTTPEvent) (url.Values, error) {
+	q := url.Values{}
+	for k, v := range ev.QueryParameters {
+		q.Set(k, v)
+	}
+	if ev.RequestContext.HTTP.Method != http.MethodPost || ev.Body == "" {
+		return q, nil
+	}
+	mt, _, _ := mime.ParseMediaType(ev.Header("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" {
+		return q, nil
+	}
+	body, err := ev.DecodedBody()
+	if err != nil {
+		return nil, linkErr(ErrMalformed, "the form body is not base64")
+	}
+	if len(body) > maxFormBytes {
+		return nil, linkErr(ErrMalformed, "the form body has %d bytes, more than %d", len(body), maxFormBytes)
+	}
+	f, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, linkErr(ErrMalformed, "the form body is not URL-encoded")
+	}
+	if len(f) == 0 {
+		return q, nil
+	}
+	return f, nil
 }
 
 // decisions returns the decision records of nonce, oldest first.

@@ -2,6 +2,7 @@ package approve_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porthygiene/porthygiene/shared/approve"
+	"github.com/porthygiene/porthygiene/shared/approve/approvetest"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 	"github.com/porthygiene/porthygiene/shared/notify"
@@ -28,13 +30,37 @@ func click(t *testing.T, link string, now time.Time) trigger.HTTPEvent {
 		qp[k] = v[0]
 	}
 	return trigger.HTTPEvent{
-		Version: "v1", RawPath: "/", QueryParameters: qp,
+		Version: "v1", RawPath: "/", QueryParameters: qp, Headers: map[string]string{},
 		RequestContext: trigger.HTTPRequestContext{
 			RequestID: "req-" + strconv.FormatInt(now.UnixNano(), 36),
 			HTTP:      trigger.HTTPInfo{Method: "GET", Path: "/"},
 			TimeEpoch: strconv.FormatInt(now.UnixMilli(), 10),
 		},
 	}
+}
+
+// submit is the HTTP trigger event of the confirmation form's POST of form
+// to link at now (the body base64-encoded, as FC delivers it).
+func submit(t *testing.T, link string, form url.Values, now time.Time) trigger.HTTPEvent {
+	t.Helper()
+	ev := click(t, link, now)
+	ev.RequestContext.HTTP.Method = "POST"
+	ev.Headers["Content-Type"] = "application/x-www-form-urlencoded"
+	ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(form.Encode())), true
+	return ev
+}
+
+// confirm opens link at now (asserting the GET answers a confirmation page
+// and records nothing), then submits the page's form and returns the answer.
+func confirm(t *testing.T, e handlerEnv, link string, now time.Time) trigger.HTTPResponse {
+	t.Helper()
+	before := len(e.l.Records())
+	page := e.h.Handle(t.Context(), click(t, link, now))
+	require.Equal(t, 200, page.StatusCode, page.Body)
+	form, ok := approvetest.Form(page.Body)
+	require.True(t, ok, "the confirmation page has a form: %s", page.Body)
+	require.Len(t, e.l.Records(), before, "a GET records nothing")
+	return e.h.Handle(t.Context(), submit(t, link, form, now))
 }
 
 var errDown = errors.New("ledger down")
@@ -71,7 +97,7 @@ func TestHandlerRecordsOnce(t *testing.T) {
 	link := approve.Sign(key, base, keepLink())
 	// The wall clock lags: the request's time (localcloud's virtual clock)
 	// anchors the decision.
-	resp := e.h.Handle(t.Context(), click(t, link, t0))
+	resp := confirm(t, e, link, t0)
 	require.Equal(t, 200, resp.StatusCode, resp.Body)
 	require.Equal(t, "text/html; charset=utf-8", resp.Headers["Content-Type"])
 	require.Equal(t, "no-referrer", resp.Headers["Referrer-Policy"])
@@ -93,10 +119,18 @@ func TestHandlerRecordsOnce(t *testing.T) {
 	require.Equal(t, ledger.Decision{Action: "exempt", Target: lid, By: "dingtalk-link", Via: "dingtalk",
 		Until: t0.Add(30 * 24 * time.Hour), Reason: "keep open (DingTalk decision link)"}, d)
 
-	again := e.h.Handle(t.Context(), click(t, link, t0.Add(time.Minute)))
+	u, err := url.Parse(link)
+	require.NoError(t, err)
+	again := e.h.Handle(t.Context(), submit(t, link, u.Query(), t0.Add(time.Minute)))
 	require.Equal(t, 409, again.StatusCode)
 	require.Contains(t, again.Body, r.ID)
 	require.Len(t, decisions(t, e.l), 1, "a replay writes nothing")
+	opened := e.h.Handle(t.Context(), click(t, link, t0.Add(time.Minute)))
+	require.Equal(t, 409, opened.StatusCode, "a used link opens on its 'already used' page")
+	require.Contains(t, opened.Body, r.ID)
+	_, hasForm := approvetest.Form(opened.Body)
+	require.False(t, hasForm)
+	require.Len(t, decisions(t, e.l), 1)
 	require.NotContains(t, e.log.String(), string(key))
 }
 
@@ -104,8 +138,8 @@ func TestHandlerActions(t *testing.T) {
 	e := newHandler(string(key))
 	closeLink := approve.Link{Action: approve.ActionClose, GroupID: "sg-1", RuleID: "sgr-1", Expires: t0.Add(time.Hour), Nonce: approve.NewNonce()}
 	restore := approve.Link{Action: approve.ActionRestore, LedgerID: lid, GroupID: "sg-1", Days: 7, Expires: t0.Add(time.Hour), Nonce: approve.NewNonce()}
-	require.Equal(t, 200, e.h.Handle(t.Context(), click(t, approve.Sign(key, base, closeLink), t0)).StatusCode)
-	require.Equal(t, 200, e.h.Handle(t.Context(), click(t, approve.Sign(key, base, restore), t0.Add(time.Second))).StatusCode)
+	require.Equal(t, 200, confirm(t, e, approve.Sign(key, base, closeLink), t0).StatusCode)
+	require.Equal(t, 200, confirm(t, e, approve.Sign(key, base, restore), t0.Add(time.Second)).StatusCode)
 	ds := decisions(t, e.l)
 	require.Len(t, ds, 2)
 	require.Equal(t, "close", ds[0].Action)
@@ -136,12 +170,39 @@ func TestHandlerRefusals(t *testing.T) {
 		{"Expired", string(key), func(t *testing.T) trigger.HTTPEvent { return click(t, good, t0.Add(8*24*time.Hour)) }, 410, "expired at 2026-05-08 10:00 UTC"},
 		{"Malformed", string(key), func(t *testing.T) trigger.HTTPEvent { return click(t, base+"?a=keep", t0) }, 400, "incomplete"},
 		{"NoQuery", string(key), func(t *testing.T) trigger.HTTPEvent { return click(t, base, t0) }, 400, "incomplete"},
-		{"Post", string(key), func(t *testing.T) trigger.HTTPEvent {
+		{"TamperedForm", string(key), func(t *testing.T) trigger.HTTPEvent {
+			u, err := url.Parse(good)
+			require.NoError(t, err)
+			f := u.Query()
+			f.Set("a", "close")
+			return submit(t, good, f, t0)
+		}, 403, "forged"},
+		{"ExpiredForm", string(key), func(t *testing.T) trigger.HTTPEvent {
+			u, err := url.Parse(good)
+			require.NoError(t, err)
+			return submit(t, good, u.Query(), t0.Add(8*24*time.Hour))
+		}, 410, "expired"},
+		{"BadFormBody", string(key), func(t *testing.T) trigger.HTTPEvent {
+			ev := submit(t, good, nil, t0)
+			ev.Body = "not base64!"
+			return ev
+		}, 400, "incomplete"},
+		{"Put", string(key), func(t *testing.T) trigger.HTTPEvent {
 			ev := click(t, good, t0)
-			ev.RequestContext.HTTP.Method = "POST"
+			ev.RequestContext.HTTP.Method = "PUT"
+			return ev
+		}, 405, "browser"},
+		{"Head", string(key), func(t *testing.T) trigger.HTTPEvent {
+			ev := click(t, good, t0)
+			ev.RequestContext.HTTP.Method = "HEAD"
 			return ev
 		}, 405, "browser"},
 		{"NoKey", "", func(t *testing.T) trigger.HTTPEvent { return click(t, good, t0) }, 503, "not enabled"},
+		{"NoKeyPost", "", func(t *testing.T) trigger.HTTPEvent {
+			u, err := url.Parse(good)
+			require.NoError(t, err)
+			return submit(t, good, u.Query(), t0)
+		}, 503, "not enabled"},
 		{"ShortKey", "short", func(t *testing.T) trigger.HTTPEvent { return click(t, good, t0) }, 503, "not enabled"},
 	}
 	for _, tc := range cases {
@@ -152,6 +213,8 @@ func TestHandlerRefusals(t *testing.T) {
 			require.Contains(t, resp.Body, tc.says)
 			require.Contains(t, resp.Body, "Nothing was changed.")
 			require.Empty(t, e.l.Records(), "nothing written")
+			_, hasForm := approvetest.Form(resp.Body)
+			require.False(t, hasForm, "a refusal offers nothing to confirm")
 			require.NotContains(t, e.log.String(), string(key), "the key is never logged")
 			require.NotContains(t, e.log.String(), "sig=", "nor the signature")
 		})
@@ -169,9 +232,14 @@ func TestHandlerLedgerDown(t *testing.T) {
 	resp := e.h.Handle(t.Context(), click(t, link, t0))
 	require.Equal(t, 503, resp.StatusCode)
 	require.Contains(t, resp.Body, "Try the link again later")
+	u, err := url.Parse(link)
+	require.NoError(t, err)
+	resp = e.h.Handle(t.Context(), submit(t, link, u.Query(), t0))
+	require.Equal(t, 503, resp.StatusCode)
+	require.Contains(t, resp.Body, "Try the link again later")
 	e.l.Err = nil
 	require.Empty(t, e.l.Records())
-	require.Equal(t, 200, e.h.Handle(t.Context(), click(t, link, t0)).StatusCode, "the link still works once the ledger is back")
+	require.Equal(t, 200, confirm(t, e, link, t0).StatusCode, "the link still works once the ledger is back")
 }
 
 func TestHandlerConcurrentDoubleClick(t *testing.T) {
@@ -182,10 +250,54 @@ func TestHandlerConcurrentDoubleClick(t *testing.T) {
 	other := newHandler(string(key))
 	other.l = e.l
 	other.h.Ledger = e.l
+	u, err := url.Parse(link)
+	require.NoError(t, err)
 	e.l.BeforeAppend = func() {
-		require.Equal(t, 200, other.h.Handle(t.Context(), click(t, link, t0.Add(-time.Second))).StatusCode)
+		require.Equal(t, 200, other.h.Handle(t.Context(), submit(t, link, u.Query(), t0.Add(-time.Second))).StatusCode)
 	}
-	resp := e.h.Handle(t.Context(), click(t, link, t0))
+	resp := e.h.Handle(t.Context(), submit(t, link, u.Query(), t0))
 	require.Equal(t, 409, resp.StatusCode, resp.Body)
 	require.Len(t, decisions(t, e.l), 2, "both were appended; readers keep the first per nonce")
+}
+
+// TestHandlerGetRecordsNothing: opening a valid link (as a chat client's link
+// preview does) answers the confirmation page, whose form carries the signed
+// parameters unchanged, and writes nothing however often it is opened.
+func TestHandlerGetRecordsNothing(t *testing.T) {
+	e := newHandler(string(key))
+	link := approve.Sign(key, base, keepLink())
+	for range 3 {
+		resp := e.h.Handle(t.Context(), click(t, link, t0))
+		require.Equal(t, 200, resp.StatusCode, resp.Body)
+		require.Equal(t, "no-store", resp.Headers["Cache-Control"])
+		require.Equal(t, "no-referrer", resp.Headers["Referrer-Policy"])
+		require.Contains(t, resp.Body, "Nothing is recorded yet")
+		require.Contains(t, resp.Body, "rule sgr-bp1ssh of group sg-bp1web")
+		require.Contains(t, resp.Body, "stays open for 30 days (until about 2026-05-31 10:00 UTC)")
+		require.Contains(t, resp.Body, "valid until 2026-05-08 10:00 UTC")
+		form, ok := approvetest.Form(resp.Body)
+		require.True(t, ok)
+		u, err := url.Parse(link)
+		require.NoError(t, err)
+		require.Equal(t, u.Query(), form, "the form posts the link's parameters, signature included")
+	}
+	require.Empty(t, e.l.Records(), "a GET alone records nothing")
+	require.NotContains(t, e.log.String(), string(key))
+	require.NotContains(t, e.log.String(), "sig=")
+	require.Contains(t, e.log.String(), "awaiting confirmation")
+}
+
+// TestHandlerPostQuery: a POST without a form body takes the query's
+// parameters, verified the same way.
+func TestHandlerPostQuery(t *testing.T) {
+	e := newHandler(string(key))
+	link := approve.Sign(key, base, keepLink())
+	ev := click(t, link, t0)
+	ev.RequestContext.HTTP.Method = "POST"
+	resp := e.h.Handle(t.Context(), ev)
+	require.Equal(t, 200, resp.StatusCode, resp.Body)
+	require.Contains(t, resp.Body, "Recorded:")
+	require.Len(t, decisions(t, e.l), 1)
+	require.Equal(t, 409, e.h.Handle(t.Context(), ev).StatusCode)
+	require.Len(t, decisions(t, e.l), 1)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"net/url"
 	"time"
 
 	"github.com/porthygiene/porthygiene/shared/ledger"
@@ -14,7 +15,17 @@ import (
 type page struct {
 	Title string
 	Lines []string
+	// Form, when set, is the confirmation form: it POSTs Fields to the
+	// page's own URL (no action attribute: the link as opened).
+	Form *form
 }
+
+type form struct {
+	Fields []field
+	Button string
+}
+
+type field struct{ Name, Value string }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="zh">
@@ -22,6 +33,10 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <body>
 <h1>{{.Title}}</h1>
 {{range .Lines}}<p>{{.}}</p>
+{{end}}{{with .Form}}<form method="post">
+{{range .Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{end}}<button type="submit">{{.Button}}</button>
+</form>
 {{end}}<p><small>porthygiene</small></p>
 </body>
 </html>
@@ -85,6 +100,35 @@ func pageRecorded(l Link, rec ledger.Record) page {
 		"porthygiene 将在下次运行时执行此决定。决定记录：" + rec.ID,
 		"porthygiene acts on it at its next run. Decision record: " + rec.ID,
 	}}
+}
+
+// pageConfirm asks to confirm the decision l would record if confirmed at
+// now; its form carries the link's parameters q (signed ones and sig).
+func pageConfirm(l Link, q url.Values, now time.Time) page {
+	zh, en := what(l)
+	until := now.Add(time.Duration(l.Days) * 24 * time.Hour)
+	var lz, le string
+	switch l.Action {
+	case ActionKeep:
+		lz, le = fmt.Sprintf("确认后将记录：%s 保持开放 %d 天（至约 %s）。", zh, l.Days, stamp(until)),
+			fmt.Sprintf("On confirmation, this records: %s stays open for %d days (until about %s).", en, l.Days, stamp(until))
+	case ActionClose:
+		lz, le = fmt.Sprintf("确认后将记录：立即关闭%s。", zh), fmt.Sprintf("On confirmation, this records: close %s now.", en)
+	default:
+		lz, le = fmt.Sprintf("确认后将记录：恢复%s，开放 %d 天（至约 %s）。", zh, l.Days, stamp(until)),
+			fmt.Sprintf("On confirmation, this records: restore %s and keep it open for %d days (until about %s).", en, l.Days, stamp(until))
+	}
+	f := &form{Button: "确认 · Confirm"}
+	for _, k := range append(append([]string(nil), signed...), pSig) {
+		if v := q.Get(k); v != "" {
+			f.Fields = append(f.Fields, field{k, v})
+		}
+	}
+	return page{Title: "请确认 · Confirm the decision", Lines: []string{
+		lz, le,
+		fmt.Sprintf("尚未记录任何内容。此链接有效至 %s，仅可使用一次。", stamp(l.Expires)),
+		fmt.Sprintf("Nothing is recorded yet. This link is valid until %s and can be used once.", stamp(l.Expires)),
+	}, Form: f}
 }
 
 func pageReplayed(prior ledger.Record) page {
