@@ -188,7 +188,10 @@ else
 		--Description "porthygiene functions: least privilege, measured by internal/deploytest" >/dev/null
 fi
 
-if aliyun ram ListPoliciesForRole --RoleName "$role" | grep -Eq "\"PolicyName\"[[:space:]]*:[[:space:]]*\"$policy_name\""; then
+# Read the list whole before matching: with pipefail, `grep -q` quitting
+# early could kill the writer with SIGPIPE and turn a match into a miss.
+attached=$(aliyun ram ListPoliciesForRole --RoleName "$role")
+if grep -Eq "\"PolicyName\"[[:space:]]*:[[:space:]]*\"$policy_name\"" <<<"$attached"; then
 	echo "policy $policy_name is attached to $role"
 else
 	echo "attaching policy $policy_name to $role"
