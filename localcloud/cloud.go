@@ -3,7 +3,6 @@ package localcloud
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -568,5 +567,3 @@ func (c *Cloud) function(name string) (sconfig.Function, bool) {
 	}
 	return sconfig.Function{}, false
 }
-
-var errNoFunction = errors.New("no such function")

@@ -23,6 +23,9 @@ type cloudFlags struct {
 	region         string
 	ledgerProject  string
 	ledgerLogstore string
+	// endpointsJSON, when set, is used instead of reading --endpoints (the
+	// demo hands over the endpoints of the localcloud it started).
+	endpointsJSON []byte
 }
 
 func (f *cloudFlags) register(fs *flag.FlagSet) {
@@ -65,10 +68,13 @@ func (f *cloudFlags) open(env *cliEnv, needLedger bool) (*conn, error) {
 		project, logstore  = f.ledgerProject, f.ledgerLogstore
 		httpClient         *http.Client
 	)
-	if f.endpoints != "" {
-		data, err := os.ReadFile(f.endpoints)
-		if err != nil {
-			return nil, usagef("--endpoints: %v", err)
+	if f.endpoints != "" || f.endpointsJSON != nil {
+		data := f.endpointsJSON
+		if data == nil {
+			var err error
+			if data, err = os.ReadFile(f.endpoints); err != nil {
+				return nil, usagef("--endpoints: %v", err)
+			}
 		}
 		var ep endpointsFile
 		if err := json.Unmarshal(data, &ep); err != nil {

@@ -2,21 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/porthygiene/porthygiene/localcloud"
 	"github.com/porthygiene/porthygiene/localcloud/dingtalk"
-	"github.com/porthygiene/porthygiene/shared/ecsapi"
 	"github.com/porthygiene/porthygiene/shared/exemption"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/policy"
 	"github.com/porthygiene/porthygiene/shared/rule"
-	"github.com/porthygiene/porthygiene/shared/slsapi"
 )
 
 // demo is the scripted story `make demo` runs on localcloud with the real
@@ -48,7 +45,7 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer c.Close()
 	d.cloud = c
-	if d.conn, err = demoConn(c); err != nil {
+	if d.conn, err = demoConn(env, c); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "porthygiene demo — localcloud at %s, virtual clock %s\n", c.URL(), c.Clock.Now().Format(time.RFC3339))
@@ -73,22 +70,15 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-// demoConn opens the account as the operator (alice), through the same adapter
-// code the CLI uses against a real account.
-func demoConn(c *localcloud.Cloud) (*conn, error) {
-	ep := c.Endpoints()
-	ec, err := ecsapi.New(ecsapi.Config{Region: ep.Region, Endpoint: ep.ECSEndpoint,
-		Credentials: ecsapi.Credentials{AccessKeyID: ep.AccessKeyID, AccessKeySecret: ep.AccessKeySecret}})
+// demoConn opens the account as the operator (alice), through the same code
+// the CLI uses with --endpoints.
+func demoConn(env *cliEnv, c *localcloud.Cloud) (*conn, error) {
+	ep, err := json.Marshal(c.Endpoints())
 	if err != nil {
 		return nil, err
 	}
-	proxy, _ := url.Parse(ep.HTTPProxy)
-	sls := slsapi.New(slsapi.Config{Endpoint: ep.SLSEndpoint,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(proxy)}},
-		Credentials: func() slsapi.Credentials {
-			return slsapi.Credentials{AccessKeyID: ep.AccessKeyID, AccessKeySecret: ep.AccessKeySecret}
-		}})
-	return &conn{region: ep.Region, user: ep.UserName, ecs: ec, ledger: ledger.New(sls, ep.Ledger.Project, ep.Ledger.Logstore)}, nil
+	cf := cloudFlags{endpointsJSON: ep}
+	return cf.open(env, true)
 }
 
 func functionNames(c *localcloud.Cloud) string {

@@ -431,13 +431,6 @@ func parseNum(s string) (float64, bool) {
 	return f, true
 }
 
-func formatNum(f float64) string {
-	if f == math.Trunc(f) && math.Abs(f) < 1e18 {
-		return strconv.FormatInt(int64(f), 10)
-	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
-}
-
 // compareVals orders two non-null values: numerically when both parse as
 // numbers, else as strings.
 func compareVals(a, b string) int {

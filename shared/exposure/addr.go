@@ -85,18 +85,6 @@ func addrU128(a netip.Addr) u128 {
 	return u128{hi, lo}
 }
 
-func u128Addr(x u128, fam int) netip.Addr {
-	if fam == v4 {
-		return netip.AddrFrom4([4]byte{byte(x.lo >> 24), byte(x.lo >> 16), byte(x.lo >> 8), byte(x.lo)})
-	}
-	var b [16]byte
-	for i := 0; i < 8; i++ {
-		b[7-i] = byte(x.hi >> (8 * i))
-		b[15-i] = byte(x.lo >> (8 * i))
-	}
-	return netip.AddrFrom16(b)
-}
-
 // family of an address: v4 for IPv4 and IPv4-mapped IPv6 (unmapped first).
 func family(a netip.Addr) int {
 	if a.Is4() {

@@ -661,19 +661,16 @@ func (g *Guard) decisions(ctx context.Context, r *run, gid string) (map[exposure
 	if r.deps.Ledger == nil {
 		return nil, nil
 	}
-	recs, err := r.deps.Ledger.Query(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindDecision}, GroupID: gid, Since: r.now.Add(-366 * 24 * time.Hour)})
+	recs, err := decisionRecords(ctx, r, ledger.Filter{GroupID: gid, Since: r.now.Add(-366 * 24 * time.Hour)})
 	if err != nil {
 		g.log.WarnContext(ctx, "read decisions", "group", gid, "error", err)
 		return nil, nil
 	}
-	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Time.Before(recs[j].Time) })
-	seen := map[string]bool{}
 	latest := map[string]ledger.Decision{}
 	for _, rec := range recs {
-		if rec.RuleID == "" || seen[rec.EventID] {
+		if rec.RuleID == "" {
 			continue
 		}
-		seen[rec.EventID] = true
 		if d, err := rec.Decision(); err == nil {
 			latest[rec.RuleID] = d
 		}

@@ -26,18 +26,15 @@ func (g *Guard) executeRestores(ctx context.Context, r *run, region string, clou
 	if r.deps.Ledger == nil {
 		return nil
 	}
-	recs, err := r.deps.Ledger.Query(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindDecision}, Since: r.now.Add(-restoreWindow)})
+	recs, err := decisionRecords(ctx, r, ledger.Filter{Since: r.now.Add(-restoreWindow)})
 	if err != nil {
 		return fmt.Errorf("guard: read decisions: %w", err)
 	}
-	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Time.Before(recs[j].Time) })
-	seen := map[string]bool{}
 	var errs []error
 	for _, rec := range recs {
-		if seen[rec.EventID] || (rec.Region != "" && rec.Region != region) {
+		if rec.Region != "" && rec.Region != region {
 			continue
 		}
-		seen[rec.EventID] = true
 		d, err := rec.Decision()
 		if err != nil || d.Action != "restore" {
 			continue
@@ -69,4 +66,25 @@ func (g *Guard) executeRestores(ctx context.Context, r *run, region string, clou
 			Detail: res.Exemption, LedgerID: res.RestoreID})
 	}
 	return errors.Join(errs...)
+}
+
+// decisionRecords reads the decision records matching f, oldest first, one
+// per link: the first record of a link counts (two clicks racing past the
+// approve function's replay check both land; the later one is void).
+func decisionRecords(ctx context.Context, r *run, f ledger.Filter) ([]ledger.Record, error) {
+	f.Kinds = []ledger.Kind{ledger.KindDecision}
+	recs, err := r.deps.Ledger.Query(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Time.Before(recs[j].Time) })
+	seen := map[string]bool{}
+	out := recs[:0]
+	for _, rec := range recs {
+		if !seen[rec.EventID] {
+			seen[rec.EventID] = true
+			out = append(out, rec)
+		}
+	}
+	return out, nil
 }

@@ -189,6 +189,13 @@ func (s *Store) outboxRecord(t time.Time, p notify.Pending) (ledger.Record, erro
 
 // Done implements notify.Outbox: one tombstone per id.
 func (s *Store) Done(ctx context.Context, ids []string) error {
+	return s.appendPerID(ctx, ids, "outbox done", func(m ledger.Meta) ledger.Record {
+		return ledger.NewOutbox(m, ledger.Outbox{Robot: noRobot, Title: "done", Done: true})
+	})
+}
+
+// appendPerID appends one record per distinct id, all stamped alike.
+func (s *Store) appendPerID(ctx context.Context, ids []string, what string, rec func(ledger.Meta) ledger.Record) error {
 	ids = unique(ids)
 	if len(ids) == 0 {
 		return nil
@@ -196,10 +203,10 @@ func (s *Store) Done(ctx context.Context, ids []string) error {
 	t := s.stamp()
 	recs := make([]ledger.Record, len(ids))
 	for i, id := range ids {
-		recs[i] = ledger.NewOutbox(s.meta(t, id), ledger.Outbox{Robot: noRobot, Title: "done", Done: true})
+		recs[i] = rec(s.meta(t, id))
 	}
 	if err := s.appendAll(ctx, recs); err != nil {
-		return fmt.Errorf("outbox done %d event(s): %w", len(ids), err)
+		return fmt.Errorf("%s %d id(s): %w", what, len(ids), err)
 	}
 	return nil
 }
@@ -324,19 +331,9 @@ func (s *Store) Seen(ctx context.Context, ids []string) (map[string]bool, error)
 
 // Mark implements notify.Delivered: one "sent" notification record per id.
 func (s *Store) Mark(ctx context.Context, ids []string) error {
-	ids = unique(ids)
-	if len(ids) == 0 {
-		return nil
-	}
-	t := s.stamp()
-	recs := make([]ledger.Record, len(ids))
-	for i, id := range ids {
-		recs[i] = ledger.NewNotification(s.meta(t, id), ledger.Notification{Robot: noRobot, Title: "delivered", Status: StatusSent})
-	}
-	if err := s.appendAll(ctx, recs); err != nil {
-		return fmt.Errorf("delivered mark %d id(s): %w", len(ids), err)
-	}
-	return nil
+	return s.appendPerID(ctx, ids, "delivered mark", func(m ledger.Meta) ledger.Record {
+		return ledger.NewNotification(m, ledger.Notification{Robot: noRobot, Title: "delivered", Status: StatusSent})
+	})
 }
 
 func unique(ids []string) []string {
