@@ -7,7 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,11 +17,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/porthygiene/porthygiene/shared/cloud"
 	"github.com/porthygiene/porthygiene/shared/ecsapi"
 	"github.com/porthygiene/porthygiene/shared/exposure"
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/observe"
 	"github.com/porthygiene/porthygiene/shared/policy"
-	"github.com/porthygiene/porthygiene/shared/rule"
 )
 
 // auditReport is what `audit --json` prints and what the text, Markdown and
@@ -293,14 +294,24 @@ func (a *auditor) run(ctx context.Context, conns []*conn) (*auditReport, error) 
 	a.bar.setTotal(len(jobs))
 
 	results := make([]groupResult, len(jobs))
-	plCache := map[string]*prefixListCache{}
+	// One observer per region: the guard's reader of groups, with each
+	// prefix list read once per audit and the owners' decisions read once.
+	observers := map[string]*observe.Observer{}
 	for _, c := range conns {
-		plCache[c.region] = &prefixListCache{entries: map[string]prefixListResult{}}
+		var led observe.Records
+		if c.ledger != nil {
+			led = c.ledger
+		}
+		o := observe.New(observe.Options{Ledger: led, Now: a.now, CachePrefixLists: true, Logger: slog.New(slog.DiscardHandler)})
+		if err := o.PreloadDecisions(ctx); err != nil && c.ledger != nil {
+			a.warn(fmt.Sprintf("%s: owners' decisions not read (%v); rules they keep open are reported", c.region, err))
+		}
+		observers[c.region] = o
 	}
 	err := forEach(ctx, len(jobs), auditWorkers, func(ctx context.Context, i int) error {
 		j := jobs[i]
 		var err error
-		results[i], err = a.group(ctx, j, plCache[j.c.region])
+		results[i], err = a.group(ctx, j, observers[j.c.region])
 		a.bar.step(j.c.region + " " + j.g.ID)
 		return err
 	})
@@ -341,39 +352,27 @@ func (a *auditor) run(ctx context.Context, conns []*conn) (*auditReport, error) 
 	return rep, nil
 }
 
-// group reads and judges one security group.
-func (a *auditor) group(ctx context.Context, j groupJob, pls *prefixListCache) (groupResult, error) {
-	attr, err := j.c.ecs.DescribeRules(ctx, j.g.ID)
-	if errors.Is(err, ecsapi.ErrNotFound) {
+// group reads and judges one security group, through the guard's observer:
+// rules, prefix lists, the listing's tags and the owners' decisions.
+func (a *auditor) group(ctx context.Context, j groupJob, obs *observe.Observer) (groupResult, error) {
+	tags := j.g.Tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	st, err := obs.Observe(ctx, j.c.ecs, observe.Target{Region: j.c.region, GroupID: j.g.ID, Tags: tags})
+	if errors.Is(err, cloud.ErrNotFound) {
 		return groupResult{gone: true}, nil // deleted since it was listed
 	}
 	if err != nil {
 		return groupResult{}, fmt.Errorf("region %s: %w", j.c.region, err)
 	}
-	in := exposure.Input{
-		Rules:       attr.Rules,
-		Tags:        map[string]map[string]string{j.g.ID: j.g.Tags},
-		PrefixLists: exposure.PrefixLists{},
-		Now:         a.now,
+	if ctx.Err() != nil {
+		return groupResult{}, ctx.Err()
 	}
-	for _, r := range attr.Rules {
-		if r.Peer.Kind != rule.PeerPrefixList {
-			continue
-		}
-		if _, done := in.PrefixLists[r.Peer.ID]; done {
-			continue
-		}
-		entries, ok, err := pls.get(ctx, j.c, r.Peer.ID)
-		if err != nil {
-			return groupResult{}, err
-		}
-		if !ok {
-			a.warn(fmt.Sprintf("%s: prefix list %s could not be read; rules on it are reported as unknown", j.c.region, r.Peer.ID))
-			continue
-		}
-		in.PrefixLists[r.Peer.ID] = entries
+	for id := range st.Unresolved {
+		a.warn(fmt.Sprintf("%s: prefix list %s could not be read; rules on it are reported as unknown", j.c.region, id))
 	}
-	return groupResult{rules: len(attr.Rules), rep: a.ev.Evaluate(in)}, nil
+	return groupResult{rules: len(st.Rules), rep: a.ev.Evaluate(st.Input(a.now))}, nil
 }
 
 func (a *auditor) warn(s string) {
@@ -382,38 +381,6 @@ func (a *auditor) warn(s string) {
 	if !slices.Contains(a.warnings, s) {
 		a.warnings = append(a.warnings, s)
 	}
-}
-
-// prefixListCache resolves each prefix list of a region once per audit.
-type prefixListCache struct {
-	mu      sync.Mutex
-	entries map[string]prefixListResult
-}
-
-type prefixListResult struct {
-	entries []netip.Prefix
-	ok      bool
-}
-
-// get returns the entries of a prefix list; ok is false when the list does
-// not exist or cannot be read (its rules are then judged unknown, as the
-// guard does). Only the context ending is an error.
-func (p *prefixListCache) get(ctx context.Context, c *conn, id string) ([]netip.Prefix, bool, error) {
-	p.mu.Lock()
-	r, done := p.entries[id]
-	p.mu.Unlock()
-	if done {
-		return r.entries, r.ok, nil
-	}
-	es, err := c.ecs.PrefixListEntries(ctx, id)
-	if ctx.Err() != nil {
-		return nil, false, ctx.Err()
-	}
-	r = prefixListResult{entries: es, ok: err == nil}
-	p.mu.Lock()
-	p.entries[id] = r
-	p.mu.Unlock()
-	return r.entries, r.ok, nil
 }
 
 // totals counts the findings by severity, service, region and owner.

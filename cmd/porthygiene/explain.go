@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
 
+	"github.com/porthygiene/porthygiene/shared/cloud"
 	"github.com/porthygiene/porthygiene/shared/ecsapi"
 	"github.com/porthygiene/porthygiene/shared/exposure"
+	"github.com/porthygiene/porthygiene/shared/observe"
 	"github.com/porthygiene/porthygiene/shared/rule"
 )
 
@@ -168,20 +172,27 @@ func explain(ctx context.Context, c *conn, instanceID string, p exposure.Packet)
 		}
 	}
 
+	// The guard's reader of groups: each prefix list read once.
+	obs := observe.New(observe.Options{CachePrefixLists: true, Logger: slog.New(slog.DiscardHandler)})
 	rulesOf := map[string][]rule.Rule{}
 	pls := exposure.PrefixLists{}
 	for _, e := range enis {
 		var rules []rule.Rule
 		for _, gid := range e.GroupIDs {
 			if _, ok := rulesOf[gid]; !ok {
-				attr, err := c.ecs.DescribeRules(ctx, gid)
+				st, err := obs.Rules(ctx, c.ecs, observe.Target{Region: c.region, GroupID: gid})
 				if err != nil {
 					return nil, err
 				}
-				rulesOf[gid] = attr.Rules
-				if err := resolvePrefixLists(ctx, c, attr.Rules, pls); err != nil {
-					return nil, err
+				// A list that does not exist stays unresolved (its rules make
+				// the verdict uncertain); any other failure is an error.
+				for id, err := range st.Unresolved {
+					if !errors.Is(err, cloud.ErrNotFound) {
+						return nil, fmt.Errorf("prefix list %s: %w", id, err)
+					}
 				}
+				rulesOf[gid] = st.Rules
+				maps.Copy(pls, st.PrefixLists)
 			}
 			rules = append(rules, rulesOf[gid]...)
 		}
@@ -226,28 +237,6 @@ func primaryFirst(e ecsapi.ENI) string {
 		return "0"
 	}
 	return "1" + e.ID
-}
-
-// resolvePrefixLists adds the prefix lists the rules name to pls. A list that
-// does not exist stays unresolved (its rules make the verdict uncertain).
-func resolvePrefixLists(ctx context.Context, c *conn, rules []rule.Rule, pls exposure.PrefixLists) error {
-	for _, r := range rules {
-		if r.Peer.Kind != rule.PeerPrefixList {
-			continue
-		}
-		if _, ok := pls[r.Peer.ID]; ok {
-			continue
-		}
-		entries, err := c.ecs.PrefixListEntries(ctx, r.Peer.ID)
-		if errors.Is(err, ecsapi.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		pls[r.Peer.ID] = entries
-	}
-	return nil
 }
 
 func explainRuleOf(r *rule.Rule) explainRule {

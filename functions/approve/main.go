@@ -11,9 +11,9 @@ import (
 	"os"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
-	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
 	"github.com/porthygiene/porthygiene/shared/approve"
+	"github.com/porthygiene/porthygiene/shared/fcwire"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/slsapi"
 	"github.com/porthygiene/porthygiene/shared/trigger"
@@ -45,10 +45,7 @@ func newHandler(getenv func(string) string, log *slog.Logger) *handler {
 
 // Handle is one click: the invocation's STS credentials go with the context.
 func (h *handler) Handle(ctx context.Context, payload []byte) (trigger.HTTPResponse, error) {
-	if fctx, ok := fccontext.FromContext(ctx); ok {
-		c := fctx.Credentials
-		ctx = slsapi.ContextWithCredentials(ctx, slsapi.Credentials{AccessKeyID: c.AccessKeyId, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken})
-	}
+	ctx, _, _ = fcwire.WithCredentials(ctx)
 	ev, err := trigger.DecodeHTTP(payload)
 	if err != nil {
 		h.log.WarnContext(ctx, "not an HTTP trigger event", "error", err)

@@ -8,7 +8,9 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,6 +115,82 @@ func TestPurePackagesStayPure(t *testing.T) {
 			if strings.Contains(f.src, "time.Now(") {
 				t.Errorf("%s calls time.Now: %s takes now as an input", f.path, dir)
 			}
+		}
+	}
+}
+
+// adapters may depend on cloud SDKs: they are the boundary. fcwire is the
+// functions' wiring (FC runtime SDK); the test helpers stand beside them.
+var adapters = []string{"shared/ecsapi", "shared/slsapi", "shared/fcapi", "shared/fcwire", "shared/ledger/ledgertest", "shared/approve/approvetest"}
+
+// sdkPrefix is every cloud SDK's module path.
+const sdkPrefix = "github.com/aliyun/"
+
+// sdkDeps runs `go list -deps` on pkgs (import paths or patterns) and returns,
+// per package, the cloud SDK packages in its transitive dependencies.
+func sdkDeps(t *testing.T, pkgs ...string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, p := range pkgs {
+		cmd := exec.Command("go", append([]string{"list", "-deps"}, p)...)
+		cmd.Dir = filepath.Join("..", "..")
+		b, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", p, err)
+		}
+		for _, dep := range strings.Fields(string(b)) {
+			if strings.HasPrefix(dep, sdkPrefix) {
+				out[p] = append(out[p], dep)
+			}
+		}
+	}
+	return out
+}
+
+// corePackages are the packages of shared/ that are not adapters.
+func corePackages(t *testing.T) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "./shared/...")
+	cmd.Dir = filepath.Join("..", "..")
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list ./shared/...: %v", err)
+	}
+	var core []string
+	for _, p := range strings.Fields(string(b)) {
+		rel := strings.TrimPrefix(p, module+"/")
+		if !slices.Contains(adapters, rel) {
+			core = append(core, p)
+		}
+	}
+	return core
+}
+
+// The boundary holds all the way down: no core package reaches a cloud SDK,
+// directly or through another package (an interface written in an
+// adapter's types, a constructor taking an adapter's client).
+func TestCoreHasNoSDKInItsDependencies(t *testing.T) {
+	core := corePackages(t)
+	if len(core) < 15 {
+		t.Fatalf("only %d core packages found: the list is wrong", len(core))
+	}
+	for p, deps := range sdkDeps(t, core...) {
+		t.Errorf("%s depends on %d cloud SDK package(s), e.g. %s: only the adapters %v may (move the type into an SDK-free package, or take an interface)", p, len(deps), deps[0], adapters)
+	}
+}
+
+// The check sees what a direct-import check cannot: a package that imports
+// no SDK itself but an adapter (here the ECS adapter through fcwire's
+// importers) is caught. A deliberate violation: shared/fcwire is an adapter
+// and depends on the FC runtime SDK; checked as if it were core, it fails.
+func TestSDKDepsCatchesATransitiveViolation(t *testing.T) {
+	deps := sdkDeps(t, module+"/shared/fcwire", module+"/functions/guard")
+	for _, p := range []string{module + "/shared/fcwire", module + "/functions/guard"} {
+		if len(deps[p]) == 0 {
+			t.Errorf("%s: no SDK dependency found, but it reaches the SDKs through shared/ecsapi: the check is blind", p)
+		}
+		if !slices.ContainsFunc(deps[p], func(d string) bool { return strings.HasPrefix(d, "github.com/aliyun/alibaba-cloud-sdk-go/") }) {
+			t.Errorf("%s: the ECS SDK it reaches only through shared/ecsapi was not seen: %v", p, deps[p])
 		}
 	}
 }

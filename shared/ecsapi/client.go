@@ -24,6 +24,8 @@ import (
 
 	"github.com/porthygiene/porthygiene/shared/apicall"
 	"github.com/porthygiene/porthygiene/shared/credentials"
+	"github.com/porthygiene/porthygiene/shared/engine"
+	"github.com/porthygiene/porthygiene/shared/restore"
 )
 
 // Defaults for the zero fields of Config.
@@ -381,3 +383,9 @@ func (c *Client) call(ctx context.Context, op string, send func(api *ecs.Client)
 func interrupted(op string, ctxErr error, last *APIError) error {
 	return apicall.Interrupted(service, op, ctxErr, last)
 }
+
+// The client is the ECS API the engine and the restore run on.
+var (
+	_ engine.Cloud  = (*Client)(nil)
+	_ restore.Cloud = (*Client)(nil)
+)

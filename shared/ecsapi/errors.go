@@ -9,6 +9,7 @@ import (
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 
 	"github.com/porthygiene/porthygiene/shared/apicall"
+	"github.com/porthygiene/porthygiene/shared/cloud"
 	"github.com/porthygiene/porthygiene/shared/credentials"
 )
 
@@ -26,7 +27,7 @@ var (
 	// ErrRuleGone: RevokeSecurityGroup(Egress) named a SecurityGroupRuleId
 	// that does not exist (InvalidParam.SecurityGroupRuleId). Since 2024-07-08
 	// the whole call then revokes nothing. RevokeByID handles it itself.
-	ErrRuleGone = errors.New("security group rule already gone")
+	ErrRuleGone = cloud.ErrRuleGone
 	// ErrThrottled: flow control (Throttling*, Rejected.Throttling, HTTP 429).
 	// Retried with backoff until the context deadline is near.
 	ErrThrottled = apicall.ErrThrottled
@@ -40,7 +41,7 @@ var (
 	ErrForbidden = apicall.ErrForbidden
 	// ErrQuota: a quota is exhausted (AuthorizationLimitExceed: 200 rules per
 	// group; QuotaExceed*).
-	ErrQuota = errors.New("quota exceeded")
+	ErrQuota = cloud.ErrQuota
 	// ErrInvalid: the request was rejected as malformed or not allowed in this
 	// state (InvalidParameter*, MissingParameter*, OperationDenied,
 	// *.Malformed, …): any other 4xx. Also returned before any call for

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	"github.com/porthygiene/porthygiene/shared/cloud"
 	"github.com/porthygiene/porthygiene/shared/rule"
 )
 
@@ -150,14 +151,8 @@ func permissionFromSDK(p ecs.Permission) rule.Permission {
 	}
 }
 
-// RevokeResult says what RevokeByID did with each id.
-type RevokeResult struct {
-	// Revoked lists the ids this call removed.
-	Revoked []string
-	// Gone lists the ids that were not in the group when we looked: removed
-	// by someone else, by an earlier attempt of this call, or never there.
-	Gone []string
-}
+// RevokeResult says what RevokeByID did with each id (cloud.RevokeResult).
+type RevokeResult = cloud.RevokeResult
 
 // RevokeByID revokes exactly the rules with the given SecurityGroupRuleIds
 // from the group, in calls of at most 100 ids (RevokeSecurityGroup, or

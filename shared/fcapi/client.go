@@ -18,6 +18,7 @@ import (
 
 	"github.com/porthygiene/porthygiene/shared/apicall"
 	"github.com/porthygiene/porthygiene/shared/credentials"
+	"github.com/porthygiene/porthygiene/shared/engine"
 )
 
 // APIVersion is the Function Compute 3.0 API version.
@@ -280,3 +281,6 @@ func nonce() string {
 func interrupted(ctxErr error, last *APIError) error {
 	return apicall.Interrupted(service, opInvoke, ctxErr, last)
 }
+
+// The client starts the sweep's fan-out invocations.
+var _ engine.Invoker = (*Client)(nil)

@@ -62,9 +62,18 @@ type Config struct {
 type ConfigError struct {
 	Field  string // e.g. "DINGTALK_ROBOTS[1].webhook"
 	Reason string
+	// Err is a sentinel the error matches with errors.Is (ErrNoRobots), if any.
+	Err error
 }
 
 func (e *ConfigError) Error() string { return "notify config: " + e.Field + ": " + e.Reason }
+
+// Unwrap returns the sentinel, if any.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ErrNoRobots: DINGTALK_ROBOTS is not set. A function then reports to its
+// log only; any other configuration error is fatal.
+var ErrNoRobots = errors.New("no DingTalk robot configured")
 
 // ParseConfig reads DINGTALK_ROBOTS and DINGTALK_LANG through getenv and
 // validates the result.
@@ -90,7 +99,7 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 // Decoding errors report a position or a field name, never the input.
 func ParseRobots(raw string) ([]Robot, error) {
 	if strings.TrimSpace(raw) == "" {
-		return nil, &ConfigError{Field: EnvRobots, Reason: "not set (want a JSON list of robots)"}
+		return nil, &ConfigError{Field: EnvRobots, Reason: "not set (want a JSON list of robots)", Err: ErrNoRobots}
 	}
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.DisallowUnknownFields()

@@ -1,4 +1,4 @@
-package guard
+package engine
 
 import (
 	"errors"
@@ -44,9 +44,6 @@ type Env struct {
 	// not fan out.
 	FunctionName, AccountID string
 }
-
-// DefaultECSQPS is the default PORTHYGIENE_ECS_QPS.
-const DefaultECSQPS = 20
 
 // ParseEnv reads the environment. region is the function's own region, the
 // default for the sweep and for the SLS endpoint. A relative policy path is
@@ -102,10 +99,10 @@ func ParseEnv(getenv func(string) string, region, binDir string) (Env, error) {
 		e.SweepConcurrency = n
 	}
 	if e.RoleName == "" {
-		errs = append(errs, errors.New("PORTHYGIENE_ROLE_NAME is empty: the guard could not recognise (and would react to) its own changes"))
+		errs = append(errs, errors.New("PORTHYGIENE_ROLE_NAME is empty: the function could not recognise (and would react to) its own changes"))
 	}
 	if e.LedgerProject == "" || e.LedgerLogstore == "" {
-		errs = append(errs, errors.New("LEDGER_PROJECT and LEDGER_LOGSTORE are required: the guard never revokes without a backup"))
+		errs = append(errs, errors.New("LEDGER_PROJECT and LEDGER_LOGSTORE are required: nothing is revoked without a backup"))
 	}
 	if len(e.Regions) == 0 {
 		errs = append(errs, errors.New("PORTHYGIENE_REGIONS is empty and the function's region is unknown"))

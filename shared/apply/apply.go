@@ -1,0 +1,263 @@
+// Package apply carries out a plan: the backup of every rule to revoke is
+// written to the ledger first (no backup, no revoke), then exactly those
+// rules are revoked by SecurityGroupRuleId in one batched call per direction
+// ("already gone" is success), replacements are authorized, and every step
+// becomes a notification event. The change cap is shared by a run's groups
+// and limits how many revokes one run makes; the rest are reported as
+// capped. One implementation, used by every function.
+package apply
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/porthygiene/porthygiene/shared/cloud"
+	"github.com/porthygiene/porthygiene/shared/exposure"
+	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/notify"
+	"github.com/porthygiene/porthygiene/shared/observe"
+	"github.com/porthygiene/porthygiene/shared/plan"
+	"github.com/porthygiene/porthygiene/shared/rule"
+)
+
+// Writer is what applying needs of one region's ECS API.
+type Writer interface {
+	RevokeByID(ctx context.Context, groupID string, dir rule.Direction, ruleIDs []string) (cloud.RevokeResult, error)
+	Authorize(ctx context.Context, groupID string, dir rule.Direction, perms []rule.Permission) error
+}
+
+// Ledger is what applying needs of the ledger.
+type Ledger interface {
+	Append(ctx context.Context, recs ...ledger.Record) error
+}
+
+// ErrNoLedger: a revoke was planned without a ledger to back it up in.
+var ErrNoLedger = errors.New("no ledger: refusing to revoke without a backup")
+
+// Cap counts a run's changes against its maximum. It is safe for concurrent
+// use; the zero value allows none.
+type Cap struct {
+	mu        sync.Mutex
+	max, used int
+}
+
+// NewCap allows max changes.
+func NewCap(max int) *Cap { return &Cap{max: max} }
+
+// take reserves up to n changes and returns how many it granted.
+func (c *Cap) take(n int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := max(min(n, c.max-c.used), 0)
+	c.used += k
+	return k
+}
+
+// Max is the cap.
+func (c *Cap) Max() int { return c.max }
+
+// Applier carries out plans for one function in one run.
+type Applier struct {
+	// Function names the function in ledger records and event ids.
+	Function string
+	Ledger   Ledger // nil: revokes are refused (ErrNoLedger)
+	Cap      *Cap
+	Logger   *slog.Logger
+	// Now is the run's decision time, stamped on records.
+	Now time.Time
+	// UndoCommand formats the command that undoes a revocation.
+	UndoCommand func(ledgerID string) string
+	// Buttons returns the decision links offered with an event; nil offers none.
+	Buttons func(ev notify.Event) []notify.Button
+}
+
+// Outcome is what applying one plan did.
+type Outcome struct {
+	Findings int
+	Revoked  []string // rule ids revoked
+	Gone     []string // rule ids already gone
+	Notified []string // rule ids reported only
+	Capped   int      // revokes not done because of the cap
+	Ledger   []string // ledger ids of revocations
+	Events   []notify.Event
+}
+
+// Apply carries out p for the group st describes. ec is the event that
+// started the run (Source "sweep" for sweeps). The error joins every failed
+// call; Outcome says what was done all the same.
+func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.Plan, ec ledger.EventContext) (Outcome, error) {
+	out := Outcome{Findings: len(p.Steps)}
+	owner := OwnerFromTags(st.Tags)
+	var revoke []plan.Step
+	want := p.Changes()
+	granted := 0
+	if want > 0 {
+		granted = a.Cap.take(want)
+	}
+	for _, s := range p.Steps {
+		f := s.Finding
+		switch s.Kind {
+		case plan.DryRun:
+			a.log().InfoContext(ctx, "dry-run: would revoke", "group", st.GroupID, "rule", f.RuleID, "ports", f.Ports, "source", f.Source, "reason", f.Reason)
+		case plan.Report:
+			out.Notified = append(out.Notified, f.RuleID)
+			out.Events = append(out.Events, a.Event(f, st, ec, owner, notify.KindExposureFound, s.Note, ""))
+		case plan.Revoke:
+			if granted == 0 {
+				out.Capped++
+				out.Notified = append(out.Notified, f.RuleID)
+				out.Events = append(out.Events, a.Event(f, st, ec, owner, notify.KindExposureFound,
+					fmt.Sprintf("not revoked: this run reached the cap of %d changes; the next run continues", a.Cap.Max()), ""))
+				continue
+			}
+			granted--
+			revoke = append(revoke, s)
+		}
+	}
+	if len(revoke) == 0 {
+		return out, nil
+	}
+	err := a.revoke(ctx, w, st, revoke, ec, owner, &out)
+	return out, err
+}
+
+// revoke backs up, then revokes exactly the planned rules by id.
+func (a *Applier) revoke(ctx context.Context, w Writer, st observe.State, steps []plan.Step, ec ledger.EventContext, owner notify.Owner, out *Outcome) error {
+	recs := make([]ledger.Record, 0, len(steps))
+	byDir := map[rule.Direction][]string{}
+	for _, s := range steps {
+		f := s.Finding
+		recs = append(recs, ledger.NewRevocation(
+			ledger.Meta{Time: a.Now, Function: a.Function, GroupID: st.GroupID, Region: st.Region, RuleID: f.RuleID, EventID: ec.EventID},
+			ledger.Revocation{Rule: f.Rule.Permission(), Reason: f.Reason, Replacement: s.Replacement, Event: ec}))
+		byDir[f.Direction] = append(byDir[f.Direction], f.RuleID)
+	}
+	if a.Ledger == nil {
+		return fmt.Errorf("%s: %w", a.Function, ErrNoLedger)
+	}
+	if err := a.Ledger.Append(ctx, recs...); err != nil {
+		// No backup, no revoke: tell people loudly and let FC retry.
+		for _, s := range steps {
+			out.Notified = append(out.Notified, s.Finding.RuleID)
+			ev := a.Event(s.Finding, st, ec, owner, notify.KindError, "NOT revoked: the ledger backup could not be written", "")
+			ev.Detail = err.Error()
+			out.Events = append(out.Events, ev)
+		}
+		return fmt.Errorf("%s: write backup of %d rules of %s: %w", a.Function, len(steps), st.GroupID, err)
+	}
+	var errs []error
+	done := map[string]bool{}
+	for _, dir := range []rule.Direction{rule.Ingress, rule.Egress} {
+		ids := byDir[dir]
+		if len(ids) == 0 {
+			continue
+		}
+		res, err := w.RevokeByID(ctx, st.GroupID, dir, ids)
+		for _, id := range res.Revoked {
+			done[id] = true
+		}
+		out.Revoked = append(out.Revoked, res.Revoked...)
+		out.Gone = append(out.Gone, res.Gone...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: revoke %v in %s: %w", a.Function, ids, st.GroupID, err))
+		}
+	}
+	for i, s := range steps {
+		f := s.Finding
+		id := recs[i].ID
+		if !done[f.RuleID] {
+			continue
+		}
+		out.Ledger = append(out.Ledger, id)
+		action := "revoked"
+		if len(s.Replacement) > 0 {
+			if err := w.Authorize(ctx, st.GroupID, f.Direction, s.Replacement); err != nil {
+				errs = append(errs, fmt.Errorf("%s: authorize replacement of %s: %w", a.Function, f.RuleID, err))
+				action = "revoked (replacement for trusted sources FAILED)"
+			} else {
+				action = "revoked and replaced by trusted sources"
+			}
+		}
+		a.log().InfoContext(ctx, "revoked", "group", st.GroupID, "rule", f.RuleID, "ports", f.Ports, "source", f.Source,
+			"actor", ec.ActorUserName, "ledgerId", id, "undo", a.undo(id))
+		out.Events = append(out.Events, a.Event(f, st, ec, owner, notify.KindExposureRevoked, action, id))
+	}
+	return errors.Join(errs...)
+}
+
+func (a *Applier) log() *slog.Logger { return cmp.Or(a.Logger, slog.Default()) }
+
+func (a *Applier) undo(id string) string {
+	if a.UndoCommand == nil {
+		return "porthygiene restore --id " + id
+	}
+	return a.UndoCommand(id)
+}
+
+// Event is the notification of one finding's outcome.
+func (a *Applier) Event(f exposure.Finding, st observe.State, ec ledger.EventContext, owner notify.Owner, kind notify.Kind, action, ledgerID string) notify.Event {
+	ports := make([]notify.PortRange, 0, len(f.Ports))
+	for _, p := range f.Ports {
+		ports = append(ports, notify.PortRange{From: p, To: p})
+	}
+	ev := notify.Event{
+		// One occurrence: this rule, this kind of outcome, this event (or sweep).
+		ID:        fmt.Sprintf("%s/%s/%s/%s/%s", a.Function, f.GroupID, f.RuleID, kind, cmp.Or(ledgerID, ec.EventID, "sweep")),
+		Kind:      kind,
+		Severity:  notify.Severity(f.Severity),
+		Region:    st.Region,
+		GroupID:   f.GroupID,
+		GroupName: st.Name,
+		RuleID:    f.RuleID,
+		Direction: string(f.Direction),
+		Protocol:  string(f.Protocol),
+		Ports:     ports,
+		Services:  f.Services,
+		Source:    f.Source,
+		Actor:     notify.Actor{Type: ec.ActorType, UserName: ec.ActorUserName, AccessKeyID: ec.ActorAccessKeyID, SourceIP: ec.SourceIP},
+		EventTime: ec.EventTime,
+		Action:    action,
+		Detail:    f.Reason,
+		Owner:     owner,
+		LedgerID:  ledgerID,
+	}
+	if ledgerID != "" {
+		ev.UndoCommand = a.undo(ledgerID)
+	}
+	if a.Buttons != nil {
+		ev.Buttons = a.Buttons(ev)
+	}
+	return ev
+}
+
+// OwnerFromTags reads the routing tags of a group: "porthygiene-robot",
+// "porthygiene-at" (comma-separated mobiles or user ids) and "team".
+func OwnerFromTags(tags map[string]string) notify.Owner {
+	o := notify.Owner{Team: tags["team"], Robot: tags["porthygiene-robot"]}
+	for _, at := range strings.Split(tags["porthygiene-at"], ",") {
+		at = strings.TrimSpace(at)
+		switch {
+		case at == "":
+		case isDigits(at):
+			o.AtMobiles = append(o.AtMobiles, at)
+		default:
+			o.AtUserIDs = append(o.AtUserIDs, at)
+		}
+	}
+	return o
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,498 @@
+// Package engine is the one loop every function runs on: a trigger payload
+// picks groups (ActionTrail events through EventBridge or the SLS trigger, or
+// a timer sweep with its fan-out), each group is observed (shared/observe),
+// planned by the function's pure Planner (shared/plan), and the plan is
+// carried out (shared/apply); the run's notifications are flushed at the end.
+//
+// A function supplies a Function: which ActionTrail events concern it, its
+// planner, and an optional step before each sweep. Everything else is here,
+// once: trigger dispatch, skipping failed calls and our own role, dedup of
+// events across both delivery paths, sweeps with fan-out and pacing, the
+// change cap and the flush.
+//
+// Invariants:
+//   - Events only pick which groups to look at; the engine always re-reads,
+//     so late, duplicated and reordered events are harmless.
+//   - Events caused by our own role, failed calls and events the function
+//     does not handle are ignored, and the result says why.
+//   - A malformed or unknown payload changes nothing and returns no error
+//     (FC would only retry it); an error means "retry": every step is safe
+//     to repeat.
+//   - Every invocation flushes the notifier's outbox.
+//   - Decisions use now = max(wall clock, the trigger's time).
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/porthygiene/porthygiene/shared/apply"
+	"github.com/porthygiene/porthygiene/shared/clock"
+	"github.com/porthygiene/porthygiene/shared/cloud"
+	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/notify"
+	"github.com/porthygiene/porthygiene/shared/observe"
+	"github.com/porthygiene/porthygiene/shared/plan"
+	"github.com/porthygiene/porthygiene/shared/trigger"
+)
+
+// Cloud is what the engine needs of one region's ECS API.
+type Cloud interface {
+	observe.Reader
+	apply.Writer
+	ListGroups(ctx context.Context, opts cloud.ListOptions) ([]cloud.Group, error)
+}
+
+// Ledger is what the engine needs of the ledger.
+type Ledger interface {
+	Append(ctx context.Context, recs ...ledger.Record) error
+	SeenEvent(ctx context.Context, key string) (bool, error)
+	Query(ctx context.Context, f ledger.Filter) ([]ledger.Record, error)
+	Get(ctx context.Context, id string) (ledger.Record, error)
+}
+
+// Notifier carries events to people.
+type Notifier interface {
+	Notify(ctx context.Context, now time.Time, events []notify.Event) (notify.Report, error)
+}
+
+// LogReader reads a range of an SLS shard (the SLS trigger's cursor range).
+type LogReader interface {
+	PullRange(ctx context.Context, src trigger.SLSSource, fn func(contents map[string]string) error) error
+}
+
+// Invoker starts asynchronous invocations of a function (the sweep's fan-out).
+type Invoker interface {
+	InvokeAsync(ctx context.Context, functionName string, payload []byte) (requestID string, err error)
+}
+
+// Deps are the per-invocation clients: the ECS API of a region (built with
+// the invocation's STS credentials), the ledger, the notifier and the reader
+// of the ActionTrail logstore.
+type Deps struct {
+	Cloud    func(region string) (Cloud, error)
+	Ledger   Ledger
+	Notifier Notifier
+	Logs     LogReader
+	// Paced, if set, returns the region's ECS API paced at qps calls per
+	// second by a limiter of its own (burst 1): a sweep slice's share of the
+	// region's budget (see fanout.go). nil: slices use Cloud's pace.
+	Paced func(region string, qps float64) (Cloud, error)
+	// Invoker starts asynchronous invocations of this function: the sweep's
+	// fan-out. nil: every sweep runs inline.
+	Invoker Invoker
+}
+
+// Planner decides what to do with one observed group. It is pure: no I/O,
+// no clock.
+type Planner interface {
+	// NeedsContext reports whether the group's tags and decisions must be
+	// read (observe.Observer.Complete) before Plan.
+	NeedsContext(st *observe.State, now time.Time) bool
+	Plan(st observe.State, now time.Time) plan.Plan
+}
+
+// Function is what a function brings to the engine.
+type Function interface {
+	Planner
+	// Handles reports whether an ActionTrail event of this name can change
+	// what the function would plan.
+	Handles(eventName string) bool
+	// BeforeSweep runs once per region at the start of a full sweep, before
+	// any group is read (the guard carries out owners' restore decisions).
+	BeforeSweep(ctx context.Context, r *Run, region string, cl Cloud) error
+}
+
+// Config configures an Engine.
+type Config struct {
+	// Name names the function in ledger records and event ids ("guard").
+	Name string
+	// RoleName is our functions' RAM role: events it caused are ignored.
+	RoleName string
+	// Regions swept by the timer; default the function's region.
+	Regions []string
+	// MaxChanges caps the rule changes of one run.
+	MaxChanges int
+	Logger     *slog.Logger
+	// Wall is the wall clock; default time.Now. Decisions use
+	// clock.Anchor(Wall(), event time).
+	Wall func() time.Time
+	// UndoCommand formats the command that undoes a revocation.
+	UndoCommand func(ledgerID string) string
+	// Buttons returns the decision links offered with a notification (the
+	// approve function's signed URLs); nil offers none.
+	Buttons func(ev notify.Event, now time.Time) []notify.Button
+	// SweepWorkers is how many groups the sweep reads at once (default
+	// DefaultSweepWorkers). The ECS client's rate limit, not this number,
+	// bounds the call rate: enough workers keep the limit busy while each
+	// call waits on the network.
+	SweepWorkers int
+	// FanOut splits a large timer sweep into asynchronous invocations of this
+	// function, one per slice of a region's groups (fanout.go). The zero
+	// value sweeps inline.
+	FanOut FanOut
+}
+
+// DefaultSweepWorkers is the default Config.SweepWorkers: at a typical
+// 20-50 ms per ECS call, 8 workers can use up to 160-400 calls per second.
+const DefaultSweepWorkers = 8
+
+// Engine runs one function. Build it once per process with New; it is safe
+// for concurrent use.
+type Engine struct {
+	cfg Config
+	fn  Function
+	log *slog.Logger
+}
+
+// New builds an engine for fn.
+func New(cfg Config, fn Function) (*Engine, error) {
+	if fn == nil {
+		return nil, errors.New("engine: no function")
+	}
+	if cfg.Name == "" {
+		return nil, errors.New("engine: no function name")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Wall == nil {
+		cfg.Wall = time.Now
+	}
+	if cfg.SweepWorkers <= 0 {
+		cfg.SweepWorkers = DefaultSweepWorkers
+	}
+	if cfg.UndoCommand == nil {
+		cfg.UndoCommand = func(id string) string {
+			return "porthygiene restore --id " + id + " --exempt-until YYYY-MM-DD --owner NAME --reason TEXT"
+		}
+	}
+	return &Engine{cfg: cfg, fn: fn, log: cfg.Logger}, nil
+}
+
+// Result is what one invocation did; it is the function's response.
+type Result struct {
+	Source   string   `json:"source"`             // eventbridge | sls | sweep
+	Events   int      `json:"events"`             // ActionTrail events seen
+	Ignored  []string `json:"ignored,omitempty"`  // "eventId: reason"
+	Groups   []string `json:"groups,omitempty"`   // groups evaluated
+	Findings int      `json:"findings"`           // exposures found (not exempt)
+	Revoked  []string `json:"revoked,omitempty"`  // rule ids revoked
+	Gone     []string `json:"gone,omitempty"`     // rule ids already gone
+	Notified []string `json:"notified,omitempty"` // rule ids reported only
+	Capped   int      `json:"capped,omitempty"`   // revokes not done because of the cap
+	Ledger   []string `json:"ledger,omitempty"`   // ledger ids of revocations
+	Rejected string   `json:"rejected,omitempty"` // why the payload was refused
+	Partial  bool     `json:"partial,omitempty"`  // the sweep stopped at the deadline
+	Slices   []Slice  `json:"slices,omitempty"`   // sweep slices this invocation started (fan-out)
+}
+
+// Run is one invocation's state. Groups are reconciled concurrently in a
+// sweep: mu guards res and events only, never a network call.
+type Run struct {
+	e     *Engine
+	deps  Deps
+	now   time.Time
+	obs   *observe.Observer
+	apply *apply.Applier
+
+	mu     sync.Mutex
+	res    *Result
+	events []notify.Event
+}
+
+// Now is the run's decision time.
+func (r *Run) Now() time.Time { return r.now }
+
+// Ledger is the run's ledger (nil when none is configured).
+func (r *Run) Ledger() Ledger { return r.deps.Ledger }
+
+// Observer is the run's reader of groups and decisions.
+func (r *Run) Observer() *observe.Observer { return r.obs }
+
+// Notify queues events for the run's flush.
+func (r *Run) Notify(evs ...notify.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, evs...)
+	r.mu.Unlock()
+}
+
+func (e *Engine) newRun(deps Deps, now time.Time, cachePrefixLists bool) *Run {
+	r := &Run{e: e, deps: deps, now: now, res: &Result{}}
+	var led observe.Records
+	var app apply.Ledger
+	if deps.Ledger != nil {
+		led, app = deps.Ledger, deps.Ledger
+	}
+	r.obs = observe.New(observe.Options{Ledger: led, Logger: e.log, Now: now, CachePrefixLists: cachePrefixLists})
+	r.apply = &apply.Applier{Function: e.cfg.Name, Ledger: app, Cap: apply.NewCap(e.cfg.MaxChanges), Logger: e.log,
+		Now: now, UndoCommand: e.cfg.UndoCommand}
+	if e.cfg.Buttons != nil {
+		r.apply.Buttons = func(ev notify.Event) []notify.Button { return e.cfg.Buttons(ev, e.cfg.Wall()) }
+	}
+	return r
+}
+
+// Handle processes one trigger payload. A malformed or unknown payload is
+// logged and refused without any change (and without an error, so that FC
+// does not retry it). An error means "try again": FC's async retry re-runs
+// the invocation, which is safe because every step re-reads the state.
+func (e *Engine) Handle(ctx context.Context, deps Deps, payload []byte) (Result, error) {
+	ev, err := trigger.Decode(payload)
+	if err != nil {
+		e.log.ErrorContext(ctx, "refused payload", "error", err)
+		return Result{Rejected: err.Error()}, nil
+	}
+	now := clock.Anchor(e.cfg.Wall(), ev.Time())
+	switch t := ev.(type) {
+	case trigger.CloudEvent:
+		rec, err := t.ActionTrail()
+		if err != nil {
+			e.log.ErrorContext(ctx, "refused event", "id", t.ID, "error", err)
+			return Result{Source: "eventbridge", Rejected: err.Error()}, nil
+		}
+		r := e.newRun(deps, now, false)
+		r.res.Source = "eventbridge"
+		err = e.handleRecord(ctx, r, rec, "eventbridge")
+		return e.finish(ctx, r, err)
+	case trigger.SLSEvent:
+		r := e.newRun(deps, now, false)
+		r.res.Source = "sls"
+		if deps.Logs == nil {
+			return *r.res, errors.New("engine: no SLS reader configured")
+		}
+		var recs []trigger.ActionTrailRecord
+		err := deps.Logs.PullRange(ctx, t.Source, func(c map[string]string) error {
+			rec, err := trigger.ParseLogstoreEvent(c)
+			if err != nil {
+				e.log.ErrorContext(ctx, "refused logstore event", "error", err)
+				r.res.Ignored = append(r.res.Ignored, "logstore: "+err.Error())
+				return nil
+			}
+			recs = append(recs, rec)
+			return nil
+		})
+		if err != nil {
+			return *r.res, fmt.Errorf("engine: read %s/%s shard %d: %w", t.Source.ProjectName, t.Source.LogstoreName, t.Source.ShardID, err)
+		}
+		var errs []error
+		for _, rec := range recs {
+			if err := e.handleRecord(ctx, r, rec, "sls"); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return e.finish(ctx, r, errors.Join(errs...))
+	case trigger.TimerEvent:
+		var p sweepPayload
+		err := t.DecodePayload(&p)
+		if err == nil {
+			err = p.validate()
+		}
+		if err != nil {
+			e.log.ErrorContext(ctx, "refused timer payload", "trigger", t.TriggerName, "error", err)
+			return Result{Source: "sweep", Rejected: err.Error()}, nil
+		}
+		r := e.newRun(deps, now, true)
+		r.res.Source = "sweep"
+		err = e.sweepTimer(ctx, r, p)
+		return e.finish(ctx, r, err)
+	default:
+		err := fmt.Errorf("%w: the %s function does not handle %s payloads", trigger.ErrUnknownPayload, e.cfg.Name, ev.Kind())
+		e.log.ErrorContext(ctx, "refused payload", "error", err)
+		return Result{Rejected: err.Error()}, nil
+	}
+}
+
+// finish sends the notifications of the run; a failure to notify is logged
+// (the notifier keeps what it could not send in its outbox). Every
+// invocation also sends what earlier ones left in the outbox (the robot was
+// down, or the budget deferred it): after the rule changes, so it costs the
+// exposure nothing.
+func (e *Engine) finish(ctx context.Context, r *Run, err error) (Result, error) {
+	if r.deps.Notifier != nil {
+		rep, nerr := r.deps.Notifier.Notify(ctx, r.now, r.events)
+		if nerr != nil {
+			e.log.ErrorContext(ctx, "notify", "error", nerr, "sent", rep.Sent, "deferred", rep.Deferred)
+			err = errors.Join(err, nerr)
+		}
+	}
+	sort.Strings(r.res.Groups)
+	r.res.Groups = slices.Compact(r.res.Groups)
+	return *r.res, err
+}
+
+func (e *Engine) ignore(ctx context.Context, r *Run, rec trigger.ActionTrailRecord, reason string) {
+	e.log.InfoContext(ctx, "event ignored", "eventId", rec.EventID, "eventName", rec.EventName, "reason", reason)
+	r.res.Ignored = append(r.res.Ignored, rec.EventID+": "+reason)
+}
+
+// handleRecord: the event only picks which groups to look at.
+func (e *Engine) handleRecord(ctx context.Context, r *Run, rec trigger.ActionTrailRecord, source string) error {
+	r.res.Events++
+	switch {
+	case rec.Failed():
+		e.ignore(ctx, r, rec, "the call failed ("+rec.ErrorCode+")")
+		return nil
+	case rec.CalledByRole(e.cfg.RoleName):
+		e.ignore(ctx, r, rec, "caused by our own role")
+		return nil
+	case !e.fn.Handles(rec.EventName):
+		e.ignore(ctx, r, rec, "event "+rec.EventName+" is not handled by the "+e.cfg.Name+" function")
+		return nil
+	}
+	params, err := rec.Params()
+	if err != nil {
+		e.ignore(ctx, r, rec, "unreadable requestParameters: "+err.Error())
+		return nil
+	}
+	region := rec.AcsRegion
+	if region == "" {
+		region = params["RegionId"]
+	}
+	groups := rec.Resources("ACS::ECS::SecurityGroup")
+	if id := params["SecurityGroupId"]; id != "" {
+		groups = append(groups, id)
+	}
+	slices.Sort(groups)
+	groups = slices.Compact(groups)
+	if len(groups) == 0 || region == "" {
+		e.ignore(ctx, r, rec, "no security group or region in the event")
+		return nil
+	}
+	targets := make([]target, len(groups))
+	for i, gid := range groups {
+		targets[i] = target{Target: observe.Target{Region: region, GroupID: gid}}
+	}
+	key := trigger.ActionTrailDedupKey(rec.EventID)
+	if r.deps.Ledger != nil {
+		// EventBridge is the fast path and its events are rarely duplicates:
+		// read the groups' rules while the dedup lookup runs. (The SLS path
+		// mostly sees events EventBridge already handled: there the lookup
+		// goes first and spares the reads.)
+		if source == "eventbridge" {
+			defer e.readAhead(ctx, r, targets)()
+		}
+		seen, err := r.deps.Ledger.SeenEvent(ctx, key)
+		switch {
+		case err != nil:
+			// Level-based: handling twice is harmless, skipping is not.
+			e.log.WarnContext(ctx, "dedup lookup failed; handling the event", "eventId", rec.EventID, "error", err)
+		case seen:
+			e.ignore(ctx, r, rec, "already handled")
+			return nil
+		}
+	}
+	ec := ledger.EventContext{
+		Source: source, EventID: rec.EventID, EventName: rec.EventName, EventTime: rec.EventTime,
+		RequestID: rec.RequestID, SourceIP: rec.SourceIPAddress, ActorType: rec.UserIdentity.Type,
+		ActorUserName: rec.UserIdentity.UserName, ActorAccessKeyID: rec.UserIdentity.AccessKeyID,
+	}
+	var errs []error
+	for _, t := range targets {
+		if err := e.reconcile(ctx, r, t, ec); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if r.deps.Ledger != nil {
+		done := ledger.NewEvent(ledger.Meta{Time: r.now, Function: e.cfg.Name, Region: region, GroupID: groups[0], EventID: key},
+			ledger.Event{Source: source, EventName: rec.EventName, EventTime: rec.EventTime, Outcome: "handled"})
+		if err := r.deps.Ledger.Append(ctx, done); err != nil {
+			e.log.WarnContext(ctx, "record handled event", "eventId", rec.EventID, "error", err)
+		}
+	}
+	return nil
+}
+
+// maxReadAhead bounds the groups of one event read ahead of the dedup lookup.
+const maxReadAhead = 4
+
+// readAhead starts reading the rules of (the first few of) targets, which
+// reconcile then waits for instead of reading. stop abandons the reads and
+// waits for them to end.
+func (e *Engine) readAhead(ctx context.Context, r *Run, targets []target) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var aheads []*observe.Ahead
+	for i := range targets[:min(len(targets), maxReadAhead)] {
+		t := &targets[i]
+		cl, err := r.deps.Cloud(t.Region)
+		if err != nil {
+			continue // reconcile reports it
+		}
+		t.cloud = cl
+		t.Ahead = observe.ReadAhead(ctx, cl, t.GroupID)
+		aheads = append(aheads, t.Ahead)
+	}
+	return func() {
+		cancel()
+		for _, a := range aheads {
+			a.Wait()
+		}
+	}
+}
+
+// target is one group to reconcile; cloud, when not nil, is the region's
+// client (else Deps.Cloud builds one).
+type target struct {
+	observe.Target
+	cloud Cloud
+}
+
+// reconcile observes one group, plans and applies the plan.
+func (e *Engine) reconcile(ctx context.Context, r *Run, t target, ec ledger.EventContext) error {
+	cl := t.cloud
+	if cl == nil {
+		var err error
+		if cl, err = r.deps.Cloud(t.Region); err != nil {
+			return err
+		}
+	}
+	st, err := r.obs.Rules(ctx, cl, t.Target)
+	if errors.Is(err, cloud.ErrNotFound) {
+		e.log.InfoContext(ctx, "group gone", "group", t.GroupID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", e.cfg.Name, err)
+	}
+	r.mu.Lock()
+	r.res.Groups = append(r.res.Groups, t.GroupID)
+	r.mu.Unlock()
+	if !st.Complete() {
+		if !e.fn.NeedsContext(&st, r.now) {
+			return nil
+		}
+		if err := r.obs.Complete(ctx, cl, &st); err != nil {
+			return fmt.Errorf("%s: %w", e.cfg.Name, err)
+		}
+	}
+	p := e.fn.Plan(st, r.now)
+	if p.Empty() {
+		return nil
+	}
+	out, err := r.apply.Apply(ctx, cl, st, p, ec)
+	r.mu.Lock()
+	r.res.Findings += out.Findings
+	r.res.Revoked = append(r.res.Revoked, out.Revoked...)
+	r.res.Gone = append(r.res.Gone, out.Gone...)
+	r.res.Notified = append(r.res.Notified, out.Notified...)
+	r.res.Capped += out.Capped
+	r.res.Ledger = append(r.res.Ledger, out.Ledger...)
+	r.events = append(r.events, out.Events...)
+	r.mu.Unlock()
+	return err
+}
+
+// deadlineNear reports whether the invocation has under 2 s left.
+func deadlineNear(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < 2*time.Second
+}

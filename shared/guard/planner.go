@@ -1,0 +1,140 @@
+package guard
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/porthygiene/porthygiene/shared/exposure"
+	"github.com/porthygiene/porthygiene/shared/observe"
+	"github.com/porthygiene/porthygiene/shared/plan"
+	"github.com/porthygiene/porthygiene/shared/policy"
+	"github.com/porthygiene/porthygiene/shared/rule"
+)
+
+// Planner is the guard's pure planner: a group's observed state, the policy
+// and the time in, the plan out. No I/O, no clock.
+type Planner struct {
+	pol  *policy.Policy
+	eval *exposure.Evaluator
+}
+
+// NewPlanner compiles the policy; it must be valid.
+func NewPlanner(p *policy.Policy) (*Planner, error) {
+	ev, err := exposure.New(p)
+	if err != nil {
+		return nil, err
+	}
+	return &Planner{pol: p, eval: ev}, nil
+}
+
+// NeedsContext reports whether the group's tags and decisions must be read
+// before planning. Tags and "keep" decisions only take exposure away: a
+// group with no finding without them has none with them, and most events
+// touch groups that stay clean, so the guard reads them only when the rules
+// alone have a finding.
+func (p *Planner) NeedsContext(st *observe.State, now time.Time) bool {
+	return !st.Complete() && len(p.eval.Evaluate(st.Input(now)).Findings) > 0
+}
+
+// Plan decides, for every finding of the group, by the guard's mode: revoke
+// it (enforce, or an owner's "close now"), report it (notify mode, or a
+// finding the evaluator cannot judge), or only log it (dry-run). An owner's
+// "close now" also closes a rule the policy alone would leave open.
+//
+// The plan is complete: the evaluator credits each exposed port to the first
+// rule that decides it, so a rule can hide behind another (ALL to the world
+// hides SSH to the world). Plan therefore plans again on the group as it
+// would be after the revokes, until nothing more is found, and the plan
+// closes every exposing rule at once, not one per run.
+func (p *Planner) Plan(st observe.State, now time.Time) plan.Plan {
+	out := p.plan1(st, now)
+	planned := map[string]bool{}
+	for _, s := range out.Steps {
+		planned[s.Finding.RuleID] = true
+	}
+	for range len(st.Rules) {
+		if out.Changes() == 0 {
+			break
+		}
+		next := st
+		next.Rules = plan.Simulate(st.Rules, out)
+		added := false
+		for _, s := range p.plan1(next, now).Steps {
+			if !planned[s.Finding.RuleID] && !strings.HasPrefix(s.Finding.RuleID, plan.SimulatedPrefix) {
+				planned[s.Finding.RuleID] = true
+				out.Steps = append(out.Steps, s)
+				added = true
+			}
+		}
+		if !added {
+			break
+		}
+	}
+	return out
+}
+
+// plan1 is one pass of Plan over the group as it is.
+func (p *Planner) plan1(st observe.State, now time.Time) plan.Plan {
+	out := plan.Plan{Region: st.Region, GroupID: st.GroupID}
+	findings := p.eval.Evaluate(st.Input(now)).Findings
+	closing := map[string]string{}
+	for _, d := range st.Decisions.Closing(st.GroupID) {
+		closing[d.RuleID] = "closed at the owner's request (" + d.Via + ")"
+	}
+	if len(findings) == 0 {
+		// No finding, nothing to close: a "close now" stands on a finding's
+		// occasion, as the notification that carried its button did.
+		return out
+	}
+	for _, ru := range st.Rules {
+		reason, ok := closing[ru.ID]
+		if !ok || slices.ContainsFunc(findings, func(f exposure.Finding) bool { return f.RuleID == ru.ID }) {
+			continue
+		}
+		findings = append(findings, exposure.Finding{GroupID: st.GroupID, RuleID: ru.ID, Direction: ru.Direction, Protocol: ru.Protocol,
+			PortRange: ru.Ports.String(), Source: ru.Peer.String(), Priority: ru.Priority, Reason: reason, Rule: ru})
+	}
+	mode := p.pol.Modes.Guard
+	for _, f := range findings {
+		_, closeNow := closing[f.RuleID]
+		switch {
+		case mode == policy.ModeDryRun:
+			out.Steps = append(out.Steps, plan.Step{Kind: plan.DryRun, Finding: f})
+		case f.Unknown && !closeNow:
+			out.Steps = append(out.Steps, plan.Step{Kind: plan.Report, Finding: f, Note: "reported, not changed: a prefix list it names could not be read"})
+		case mode == policy.ModeNotify && !closeNow:
+			out.Steps = append(out.Steps, plan.Step{Kind: plan.Report, Finding: f, Note: "reported, not changed (" + string(mode) + " mode)"})
+		default:
+			s := plan.Step{Kind: plan.Revoke, Finding: f}
+			if p.pol.Replace != nil {
+				s.Replacement = replacementsFor(f.Rule, *p.pol.Replace)
+			}
+			out.Steps = append(out.Steps, s)
+		}
+	}
+	return out
+}
+
+// replacementsFor re-authorizes the same ports for each trusted source.
+func replacementsFor(ru rule.Rule, rp policy.Replace) []rule.Permission {
+	var out []rule.Permission
+	for _, p := range rp.TrustedPrefixes() {
+		if p.Addr().Is4() != (ru.Peer.Kind == rule.PeerCIDR4) {
+			continue
+		}
+		nr := ru
+		nr.ID = ""
+		nr.Peer = rule.Peer{Kind: ru.Peer.Kind, Prefix: p}
+		nr.Description = strings.TrimSpace("replaces an internet-wide rule " + ru.ID)
+		out = append(out, nr.Permission())
+	}
+	if rp.TrustedPrefixList != "" {
+		nr := ru
+		nr.ID = ""
+		nr.Peer = rule.Peer{Kind: rule.PeerPrefixList, ID: rp.TrustedPrefixList}
+		nr.Description = "replaces an internet-wide rule " + ru.ID
+		out = append(out, nr.Permission())
+	}
+	return out
+}

@@ -1,0 +1,84 @@
+// Package plan is what a function decided to do with one security group: a
+// pure value computed from the observed state, the policy and the time, with
+// the reason for each step. Package apply carries it out.
+package plan
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/porthygiene/porthygiene/shared/exposure"
+	"github.com/porthygiene/porthygiene/shared/rule"
+)
+
+// Kind is what one step does.
+type Kind string
+
+const (
+	// Revoke removes the rule by its SecurityGroupRuleId (after a backup),
+	// then authorizes Replacement, if any.
+	Revoke Kind = "revoke"
+	// Report tells people about the rule and changes nothing.
+	Report Kind = "report"
+	// DryRun logs what would be done and tells no one.
+	DryRun Kind = "dry-run"
+)
+
+// Step is one rule's part of a plan.
+type Step struct {
+	Kind Kind `json:"kind"`
+	// Finding is the rule and why it is in the plan (its Rule field is the
+	// rule exactly as observed: revokes go by its ID).
+	Finding exposure.Finding `json:"finding"`
+	// Note says why a Report step changes nothing ("notify mode", "unknown").
+	Note string `json:"note,omitempty"`
+	// Replacement is authorized in the rule's direction after a Revoke.
+	Replacement []rule.Permission `json:"replacement,omitempty"`
+}
+
+// Plan is the steps for one group, in the order they are to be carried out.
+type Plan struct {
+	Region  string `json:"region"`
+	GroupID string `json:"securityGroupId"`
+	Steps   []Step `json:"steps"`
+}
+
+// Empty reports whether the plan does nothing at all.
+func (p Plan) Empty() bool { return len(p.Steps) == 0 }
+
+// Changes counts the steps that change the group (the cap counts these).
+func (p Plan) Changes() int {
+	n := 0
+	for _, s := range p.Steps {
+		if s.Kind == Revoke {
+			n++
+		}
+	}
+	return n
+}
+
+// SimulatedPrefix starts the ids Simulate gives the rules it adds.
+const SimulatedPrefix = "simulated-"
+
+// Simulate returns rules as they would be after the plan's changes: revoked
+// rules gone, replacements present (with ids "simulated-N"). Tests use it for the
+// idempotence check: planning again on the simulated rules must change
+// nothing more.
+func Simulate(rules []rule.Rule, p Plan) []rule.Rule {
+	gone := map[string]bool{}
+	var added []rule.Rule
+	for _, s := range p.Steps {
+		if s.Kind != Revoke {
+			continue
+		}
+		gone[s.Finding.RuleID] = true
+		for _, perm := range s.Replacement {
+			perm.SecurityGroupRuleId = fmt.Sprintf("%s%d", SimulatedPrefix, len(added)+1)
+			if r, err := perm.Rule(p.GroupID, p.Region); err == nil {
+				added = append(added, r)
+			}
+		}
+	}
+	out := slices.DeleteFunc(slices.Clone(rules), func(r rule.Rule) bool { return gone[r.ID] })
+	return append(out, added...)
+}
