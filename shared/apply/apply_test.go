@@ -38,7 +38,9 @@ func (w *writer) RevokeByID(_ context.Context, _ string, _ rule.Direction, ids [
 	return cloud.RevokeResult{Revoked: ids}, nil
 }
 
-func (w *writer) Authorize(context.Context, string, rule.Direction, []rule.Permission) error { return nil }
+func (w *writer) Authorize(context.Context, string, rule.Direction, []rule.Permission) error {
+	return nil
+}
 
 type failingLedger struct{}
 
