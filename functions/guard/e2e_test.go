@@ -620,3 +620,59 @@ func TestGuardRestoresOnTheOwnersDecision(t *testing.T) {
 	}
 	require.True(t, restored, "the owners are told it was restored")
 }
+
+// One AuthorizeSecurityGroup opening ALL, SSH and RDP to the world: the
+// evaluator credits each port to the first rule that decides it, yet every
+// exposing rule is gone after the one invocation of that event, not at the
+// next sweep.
+func TestGuardOverlappingExposuresAllGoInOneInvocation(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	g := createGroup(t, e, "overlap")
+	e.authorize(g,
+		perm{proto: "all", ports: "-1/-1", cidr: "0.0.0.0/0"},
+		perm{proto: "tcp", ports: "22/22", cidr: "0.0.0.0/0"},
+		perm{proto: "tcp", ports: "3389/3389", cidr: "0.0.0.0/0"})
+	require.Empty(t, e.rules(g), "every exposing rule revoked by the event's invocation")
+	require.Len(t, e.revocations(g), 3)
+	for _, rec := range e.revocations(g) {
+		rv, err := rec.Revocation()
+		require.NoError(t, err)
+		require.Equal(t, "AuthorizeSecurityGroup", rv.Event.EventName, "revoked by the event, not by a later sweep")
+	}
+}
+
+// A higher-priority drop hides an accept to the world; when someone revokes
+// the drop, the accept is exposed, and the guard closes it within the
+// revoke's event.
+func TestGuardRevokedDropUnmasksTheAccept(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	g := createGroup(t, e, "unmask")
+	e.authorize(g, perm{proto: "tcp", ports: "22/22", cidr: "0.0.0.0/0", policy: "drop", priority: "1"})
+	e.authorize(g, perm{proto: "tcp", ports: "22/22", cidr: "0.0.0.0/0", policy: "accept", priority: "5"})
+	require.Empty(t, e.revocations(g), "the drop makes the accept harmless")
+
+	var dropID string
+	req := ecs.CreateDescribeSecurityGroupAttributeRequest()
+	req.RegionId, req.SecurityGroupId, req.Direction = e.cloud.Region(), g, "ingress"
+	resp, err := e.ecs.DescribeSecurityGroupAttribute(req)
+	require.NoError(t, err)
+	for _, p := range resp.Permissions.Permission {
+		if strings.EqualFold(p.Policy, "drop") {
+			dropID = p.SecurityGroupRuleId
+		}
+	}
+	require.NotEmpty(t, dropID)
+	rv := ecs.CreateRevokeSecurityGroupRequest()
+	rv.RegionId, rv.SecurityGroupId = e.cloud.Region(), g
+	rv.SecurityGroupRuleId = &[]string{dropID}
+	_, err = e.ecs.RevokeSecurityGroup(rv)
+	require.NoError(t, err)
+	lctest.Settle(t, e.cloud)
+
+	require.Empty(t, e.rules(g), "the unmasked accept is revoked")
+	revs := e.revocations(g)
+	require.Len(t, revs, 1)
+	body, err := revs[0].Revocation()
+	require.NoError(t, err)
+	require.Equal(t, "RevokeSecurityGroup", body.Event.EventName, "closed by the revoke's event, not by the sweep")
+}

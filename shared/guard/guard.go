@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/porthygiene/porthygiene/shared/engine"
@@ -61,14 +62,18 @@ type Config struct {
 	FanOut FanOut
 }
 
-// handled are the ActionTrail events that can open a port (or expose one).
-var handled = map[string]bool{
-	"AuthorizeSecurityGroup":        true,
-	"AuthorizeSecurityGroupEgress":  true,
-	"ModifySecurityGroupRule":       true,
-	"ModifySecurityGroupEgressRule": true,
-	"JoinSecurityGroup":             true,
-	"CreateSecurityGroup":           true,
+// HandledEvents are the ActionTrail events that can open a port (or expose
+// one): a revoke too, as removing a higher-priority drop unmasks the accept
+// behind it. s.yaml's EventBridge pattern names exactly these (a test checks).
+var HandledEvents = []string{
+	"AuthorizeSecurityGroup",
+	"AuthorizeSecurityGroupEgress",
+	"RevokeSecurityGroup",
+	"RevokeSecurityGroupEgress",
+	"ModifySecurityGroupRule",
+	"ModifySecurityGroupEgressRule",
+	"JoinSecurityGroup",
+	"CreateSecurityGroup",
 }
 
 // Guard finds and fixes internet-exposed sensitive ports: the engine with
@@ -113,4 +118,4 @@ func (g *Guard) Handle(ctx context.Context, deps Deps, payload []byte) (Result, 
 }
 
 // Handles reports whether an ActionTrail event can expose a port.
-func (g *Guard) Handles(eventName string) bool { return handled[eventName] }
+func (g *Guard) Handles(eventName string) bool { return slices.Contains(HandledEvents, eventName) }

@@ -1,0 +1,30 @@
+package guard_test
+
+import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/porthygiene/porthygiene/shared/guard"
+)
+
+// s.yaml's EventBridge pattern is the guard's list of handled events: an
+// event the guard handles but the pattern leaves out reaches it only by the
+// slower SLS path; one the pattern sends but the guard ignores is wasted.
+func TestSYamlPatternNamesTheHandledEvents(t *testing.T) {
+	raw, err := os.ReadFile("../../s.yaml")
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)eventRuleFilterPattern: '(.*)'`).FindAllSubmatch(raw, -1)
+	require.Len(t, m, 1, "one EventBridge trigger (the guard's)")
+	var pat struct {
+		Data struct {
+			EventName []string `json:"eventName"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(m[0][1], &pat))
+	require.ElementsMatch(t, guard.HandledEvents, pat.Data.EventName)
+	require.Contains(t, pat.Data.EventName, "RevokeSecurityGroup", "revoking a drop can expose the accept it hid")
+}
