@@ -16,5 +16,8 @@
 //   - Every *Policy returned by [Default], [Parse] or [Load] has passed
 //     [Policy.Validate]; [Default] returns a fresh copy each call, so callers
 //     may modify it.
+//   - replace.trustedCidrs that are internet-wide by the policy's own
+//     thresholds, alone or together, are refused ([ErrInternetWideTrust]);
+//     [Thresholds.InternetWide] is the evaluator's test, restated.
 //   - The package does no I/O except [Load] reading the named file.
 package policy

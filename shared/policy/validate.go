@@ -15,7 +15,18 @@ type FieldError struct {
 	Line  int    // 0 when unknown
 	Field string
 	Msg   string
+	// Err, when set, is the sentinel the problem is an instance of
+	// (e.g. [ErrInternetWideTrust]), for errors.Is.
+	Err error
 }
+
+// Unwrap returns e.Err.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// ErrInternetWideTrust marks a replace.trustedCidrs entry (or the entries
+// together) that is itself internet-wide by the policy's thresholds: the
+// guard would revoke the rule it re-creates for it, again and again.
+var ErrInternetWideTrust = errors.New("trusted sources are internet-wide")
 
 func (e *FieldError) Error() string {
 	switch {
@@ -31,13 +42,14 @@ func (e *FieldError) Error() string {
 // *FieldError with the file and line when the policy was parsed from a file.
 func (p *Policy) Validate() error {
 	var errs []error
-	bad := func(field, format string, a ...any) {
-		fe := &FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
+	badErr := func(field string, err error, format string, a ...any) {
+		fe := &FieldError{Field: field, Msg: fmt.Sprintf(format, a...), Err: err}
 		if p.src != nil {
 			fe.File, fe.Line = p.src.name, p.src.lineOf(field)
 		}
 		errs = append(errs, fe)
 	}
+	bad := func(field, format string, a ...any) { badErr(field, nil, format, a...) }
 
 	names := make([]string, 0, len(p.Services))
 	for n := range p.Services {
@@ -117,11 +129,7 @@ func (p *Policy) Validate() error {
 		if len(r.TrustedCIDRs) == 0 && r.TrustedPrefixList == "" {
 			bad("replace", "give trustedCidrs or trustedPrefixList (or leave replace out)")
 		}
-		for i, c := range r.TrustedCIDRs {
-			if _, err := parseCIDR(c); err != nil {
-				bad(fmt.Sprintf("replace.trustedCidrs[%d]", i), "%v", err)
-			}
-		}
+		p.validateTrusted(bad, badErr)
 		if pl := r.TrustedPrefixList; pl != "" && (!strings.HasPrefix(pl, "pl-") || len(pl) < 4 || strings.ContainsAny(pl, " \t/")) {
 			bad("replace.trustedPrefixList", "%q is not a prefix list id (pl-…)", pl)
 		}
@@ -171,4 +179,51 @@ func parseCIDR(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("invalid CIDR %q", s)
 	}
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+type badFunc func(field, format string, a ...any)
+
+// validateTrusted refuses invalid trusted CIDRs and trusted CIDRs that are
+// internet-wide, one by one or together (per family), by p.Thresholds. With
+// thresholds out of range (reported already) internet-wide is undefined and
+// only the syntax is checked.
+func (p *Policy) validateTrusted(bad badFunc, badErr func(string, error, string, ...any)) {
+	t := p.Thresholds
+	judge := t.IPv4PrefixLen >= 0 && t.IPv4PrefixLen <= 32 && t.IPv6PrefixLen >= 0 && t.IPv6PrefixLen <= 128
+	var valid [2][]netip.Prefix
+	var alone [2]bool // some entry of the family is internet-wide alone
+	for i, c := range p.Replace.TrustedCIDRs {
+		f := fmt.Sprintf("replace.trustedCidrs[%d]", i)
+		pfx, err := parseCIDR(c)
+		if err != nil {
+			bad(f, "%v", err)
+			continue
+		}
+		fam := prefixFamily(pfx)
+		valid[fam] = append(valid[fam], pfx)
+		if judge && t.wide(fam, []netip.Prefix{pfx}) {
+			alone[fam] = true
+			badErr(f, ErrInternetWideTrust, "%s is internet-wide (%s): the guard would revoke the rule it re-creates for it; trust narrower sources",
+				c, p.wideText(fam))
+		}
+	}
+	for fam, ps := range valid {
+		if judge && !alone[fam] && len(ps) > 1 && t.wide(fam, ps) {
+			var list []string // the entries that hold public addresses
+			for _, pfx := range ps {
+				if publicAddresses(fam, []netip.Prefix{pfx}).Sign() > 0 {
+					list = append(list, pfx.String())
+				}
+			}
+			badErr("replace.trustedCidrs", ErrInternetWideTrust, "%s together are internet-wide (%s): the guard would revoke the rules it re-creates for them; trust narrower sources",
+				strings.Join(list, ", "), p.wideText(fam))
+		}
+	}
+}
+
+func (p *Policy) wideText(fam int) string {
+	if fam == fam4 {
+		return fmt.Sprintf("more public addresses than half of a /%d, thresholds.ipv4PrefixLen", p.Thresholds.IPv4PrefixLen)
+	}
+	return fmt.Sprintf("more public addresses than half of a /%d, thresholds.ipv6PrefixLen", p.Thresholds.IPv6PrefixLen)
 }
