@@ -1,7 +1,7 @@
 // Package policy reads porthygiene's policy file: the catalog of sensitive
 // services, the ports allowed to the internet, the internet-wide thresholds,
-// where exemptions are written, the per-function modes and the cap on changes
-// per run. default.yaml, embedded, documents every key.
+// where exemptions are written and how long they may last, the per-function
+// modes and the cap on changes per run. default.yaml, embedded, documents every key.
 //
 // Invariants:
 //

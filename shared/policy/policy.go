@@ -69,10 +69,17 @@ type Thresholds struct {
 	IPv6PrefixLen int `yaml:"ipv6PrefixLen"` // 0..128, default 16
 }
 
-// Exemptions name the tag key and the description-marker keyword.
+// Exemptions name the tag key and the description-marker keyword, and govern
+// how long an exemption may last.
 type Exemptions struct {
 	TagKey string `yaml:"tagKey"`
 	Marker string `yaml:"marker"`
+	// MaxDays is the longest an exemption may last, from now (1..3650,
+	// default 90); see [Policy.CapUntil].
+	MaxDays int `yaml:"maxDays"`
+	// WarnDays: announce exemptions expiring within this many days
+	// (0..MaxDays, default 7; 0 never); see [Policy.ExpiringSoon].
+	WarnDays int `yaml:"warnDays"`
 }
 
 // Modes says what each function does with a finding.
@@ -213,7 +220,7 @@ var friendlyTypes = strings.NewReplacer(
 	"into policy.Service", "into a service (ports, protocols, severity)",
 	"into map[string]policy.Service", "into a mapping of services",
 	"into policy.Thresholds", "into a mapping (ipv4PrefixLen, ipv6PrefixLen)",
-	"into policy.Exemptions", "into a mapping (tagKey, marker)",
+	"into policy.Exemptions", "into a mapping (tagKey, marker, maxDays, warnDays)",
 	"into policy.Modes", "into a mapping (guard, reaper)",
 	"into policy.Replace", "into a mapping (trustedCidrs, trustedPrefixList)",
 	"into policy.Severity", "into a severity",

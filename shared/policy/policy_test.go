@@ -37,7 +37,7 @@ func TestDefault(t *testing.T) {
 	require.Equal(t, SeverityLow, p.OtherPorts)
 	require.Equal(t, Thresholds{IPv4PrefixLen: 8, IPv6PrefixLen: 16}, p.Thresholds)
 	require.False(t, p.Egress)
-	require.Equal(t, Exemptions{TagKey: "porthygiene-exempt", Marker: "porthygiene-exempt"}, p.Exemptions)
+	require.Equal(t, Exemptions{TagKey: "porthygiene-exempt", Marker: "porthygiene-exempt", MaxDays: 90, WarnDays: 7}, p.Exemptions)
 	require.Equal(t, Modes{Guard: ModeNotify, Reaper: ModeNotify}, p.Modes)
 	require.Equal(t, 20, p.MaxChangesPerRun)
 	require.Nil(t, p.Replace)

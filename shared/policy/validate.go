@@ -112,6 +112,11 @@ func (p *Policy) Validate() error {
 	if m := p.Exemptions.Marker; m == "" || strings.ContainsAny(m, " \t\r\n[]\"=;") {
 		bad("exemptions.marker", "%q: want a non-empty word without spaces, brackets, quotes, '=' or ';'", m)
 	}
+	if n := p.Exemptions.MaxDays; n < 1 || n > 3650 {
+		bad("exemptions.maxDays", "%d out of range 1..3650 (days an exemption may last)", n)
+	} else if w := p.Exemptions.WarnDays; w < 0 || w > n {
+		bad("exemptions.warnDays", "%d out of range 0..%d (maxDays): lower warnDays or raise maxDays", w, n)
+	}
 	for _, m := range []struct {
 		field string
 		mode  Mode
