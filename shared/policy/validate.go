@@ -117,16 +117,11 @@ func (p *Policy) Validate() error {
 	} else if w := p.Exemptions.WarnDays; w < 0 || w > n {
 		bad("exemptions.warnDays", "%d out of range 0..%d (maxDays): lower warnDays or raise maxDays", w, n)
 	}
-	for _, m := range []struct {
-		field string
-		mode  Mode
-	}{{"modes.guard", p.Modes.Guard}, {"modes.reaper", p.Modes.Reaper}} {
-		switch m.mode {
-		case ModeEnforce, ModeNotify, ModeDryRun:
-		default:
-			bad(m.field, "unknown mode %q (want enforce, notify or dry-run)", m.mode)
-		}
+	for _, fn := range functions {
+		checkMode(bad, "modes."+string(fn), p.Modes.Of(fn), false)
+		checkSeverities(bad, "enforce."+string(fn), p.Enforce.Of(fn), false)
 	}
+	p.validateScopes(bad)
 	if p.MaxChangesPerRun < 1 {
 		bad("maxChangesPerRun", "%d: want at least 1", p.MaxChangesPerRun)
 	}
@@ -187,6 +182,88 @@ func parseCIDR(s string) (netip.Prefix, error) {
 }
 
 type badFunc func(field, format string, a ...any)
+
+// checkMode checks one mode; in a scope, "" (not overridden) is fine.
+func checkMode(bad badFunc, field string, m Mode, inScope bool) {
+	switch m {
+	case ModeEnforce, ModeNotify, ModeDryRun:
+	case "":
+		if !inScope {
+			bad(field, "required (enforce, notify or dry-run)")
+		}
+	default:
+		bad(field, "unknown mode %q (want enforce, notify or dry-run)", m)
+	}
+}
+
+// checkSeverities checks one enforce list; in a scope, nil (not overridden)
+// is fine, but an empty list never is: it would make enforce mean notify.
+func checkSeverities(bad badFunc, field string, list []Severity, inScope bool) {
+	if list == nil && inScope {
+		return
+	}
+	if len(list) == 0 {
+		bad(field, "empty: list the severities enforce changes (critical, high, medium, low), or set the mode to notify")
+		return
+	}
+	for i, s := range list {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		switch {
+		case s.Rank() == 0:
+			bad(f, "unknown severity %q (want critical, high, medium or low)", s)
+		case slices.Index(list, s) != i:
+			bad(f, "severity %q listed twice", s)
+		}
+	}
+}
+
+func (p *Policy) validateScopes(bad badFunc) {
+	for i, sc := range p.Scopes {
+		f := fmt.Sprintf("scopes[%d]", i)
+		if len(sc.Match) == 0 {
+			bad(f+".match", "empty: give the tags (key: value) a group must carry for this scope to apply")
+		}
+		keys := make([]string, 0, len(sc.Match))
+		for k := range sc.Match {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if err := checkTagKey(k); err != nil {
+				bad(f+".match."+k, "%v", err)
+			}
+			if v := sc.Match[k]; len(v) > 128 {
+				bad(f+".match."+k, "tag value longer than 128 characters")
+			}
+		}
+		if sc.Modes == (Modes{}) && sc.Enforce.Guard == nil && sc.Enforce.Reaper == nil && sc.Enforce.Replicator == nil {
+			bad(f, "no modes and no enforce: say what this scope changes (e.g. modes: {guard: notify})")
+		}
+		for _, fn := range functions {
+			checkMode(bad, f+".modes."+string(fn), sc.Modes.Of(fn), true)
+			checkSeverities(bad, f+".enforce."+string(fn), sc.Enforce.Of(fn), true)
+		}
+		if len(sc.Match) == 0 {
+			continue
+		}
+		for j := range i {
+			if m := p.Scopes[j].Match; len(m) > 0 && subsetOf(m, sc.Match) {
+				bad(f+".match", "never applies: scopes[%d] matches every group this one matches and comes first (the first matching scope wins)", j)
+				break
+			}
+		}
+	}
+}
+
+// subsetOf reports whether every key of a is in b with the same value.
+func subsetOf(a, b map[string]string) bool {
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
 
 // validateTrusted refuses invalid trusted CIDRs and trusted CIDRs that are
 // internet-wide, one by one or together (per family), by p.Thresholds. With
