@@ -33,8 +33,12 @@ import (
 // Options configure a Cloud. Only Config (the s.yaml path) is needed to run
 // functions; without it localcloud serves the cloud APIs alone.
 type Options struct {
-	// Addr to listen on; default 127.0.0.1:0 (a free port).
+	// Addr to listen on; default 127.0.0.1:0 (a free port). It must be a
+	// loopback address (see CheckListenAddr) unless ListenAny is set.
 	Addr string
+	// ListenAny allows an Addr other machines can reach. The control API
+	// still answers its secret-bearing routes to loopback clients only.
+	ListenAny bool
 	// Config is the s.yaml path. Empty: no functions.
 	Config string
 	// CodeDirs overrides a function's code directory by s.yaml resource name
@@ -139,6 +143,11 @@ type FunctionRef struct {
 func Start(opts Options) (*Cloud, error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
+	}
+	if !opts.ListenAny {
+		if err := CheckListenAddr(opts.Addr); err != nil {
+			return nil, fmt.Errorf("localcloud: %w", err)
+		}
 	}
 	start := opts.Start
 	if start.IsZero() {

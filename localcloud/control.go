@@ -73,6 +73,11 @@ func decodeStrict(r *http.Request, v any) error {
 func (c *Cloud) control(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/_localcloud/")
 	route := r.Method + " " + path
+	if !remoteSafe[route] && !loopbackClient(r) {
+		controlError(w, http.StatusForbidden, "%s /_localcloud/%s may answer secrets (access keys, DingTalk secrets, signed links, function output) and is served to loopback clients only; this request comes from %s",
+			r.Method, path, r.RemoteAddr)
+		return
+	}
 	switch route {
 	case "GET health":
 		writeJSON(w, 200, map[string]any{"status": "ok", "time": c.Clock.Now()})

@@ -156,6 +156,7 @@ func TestEvaluateErrors(t *testing.T) {
 		{name: "MissingPage", args: []string{"--attribute", td("evaluate-page1.json")}, want: "more rules follow"},
 		{name: "PagesOfTwoGroups", args: []string{"--attribute", td("evaluate-page1.json"), "--attribute", td("evaluate-clean.json")}, want: "does not match"},
 		{name: "BadPolicy", args: []string{"--attribute", td("evaluate-clean.json"), "--policy", td("evaluate-bad-policy.yaml")}, want: `evaluate-bad-policy.yaml:5: unknown key "sevrity" in services.ssh`},
+		{name: "InternetWideTrust", args: []string{"--attribute", td("evaluate-clean.json"), "--policy", td("evaluate-wide-trust-policy.yaml")}, want: `evaluate-wide-trust-policy.yaml:3: replace.trustedCidrs[0]: 0.0.0.0/0 is internet-wide`},
 		{name: "MissingPolicy", args: []string{"--attribute", td("evaluate-clean.json"), "--policy", td("nope.yaml")}, want: "load policy"},
 		{name: "BadPrefixList", args: []string{"--attribute", td("evaluate-clean.json"), "--prefix-lists", td("evaluate-prefix-lists-bad.json")}, want: `prefix list pl-bp1office: invalid CIDR "198.51.100.0/33"`},
 		{name: "PrefixListsNotObject", args: []string{"--attribute", td("evaluate-clean.json"), "--prefix-lists", td("evaluate-tags.json")}, want: "want a JSON object mapping prefix-list ids"},

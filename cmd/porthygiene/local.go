@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,9 +15,10 @@ import (
 )
 
 func runLocal(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlagSet("local", "[--config s.yaml] [--addr 127.0.0.1:8600] [--seed FILE] [--endpoints-file FILE]", env.stderr)
+	fs := newFlagSet("local", "[--config s.yaml] [--addr 127.0.0.1:8600 [--listen-any]] [--seed FILE] [--endpoints-file FILE]", env.stderr)
 	config := fs.String("config", "s.yaml", "the Serverless Devs file that declares the functions and triggers")
-	addr := fs.String("addr", "127.0.0.1:8600", "listen address (loopback)")
+	addr := fs.String("addr", "127.0.0.1:8600", "listen address: a loopback IP or localhost, unless --listen-any")
+	listenAny := fs.Bool("listen-any", false, "allow an --addr other machines can reach (the control API still answers secrets to loopback clients only)")
 	seed := fs.String("seed", "", "world to load (see localcloud/ecs/SEED.md); default: the demo world")
 	endpointsFile := fs.String("endpoints-file", "", "write the endpoints JSON (operator keys, addresses) to this file")
 	logDir := fs.String("log-dir", "", "write each function's stdout/stderr to files in this directory")
@@ -25,8 +27,11 @@ func runLocal(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := checkLocalAddr(env, *addr, *listenAny); err != nil {
+		return err
+	}
 	c, err := startLocal(ctx, env, localOptions{config: *config, addr: *addr, seed: *seed, logDir: *logDir,
-		opts: localcloud.Options{CodeDirs: codeDirs}})
+		opts: localcloud.Options{CodeDirs: codeDirs, ListenAny: *listenAny}})
 	if err != nil {
 		return err
 	}
@@ -41,6 +46,22 @@ func runLocal(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintf(env.stdout, "control API: %s/_localcloud/ (health, endpoints, clock, clock/advance, traffic, dingtalk/messages, invocations, stats, faults)\n", c.URL())
 	<-ctx.Done()
 	fmt.Fprintln(env.stdout, "localcloud stopped")
+	return nil
+}
+
+// checkLocalAddr refuses (exit 2) an --addr other machines can reach unless
+// listenAny, which then prints a warning to stderr.
+func checkLocalAddr(env *cliEnv, addr string, listenAny bool) error {
+	err := localcloud.CheckListenAddr(addr)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, localcloud.ErrNotLoopback):
+		return usagef("--addr: %w", err)
+	case !listenAny:
+		return usagef("--addr: %w: localcloud serves the operator's access key secret and the DingTalk secrets; listen on 127.0.0.1, or pass --listen-any", err)
+	}
+	fmt.Fprintf(env.stderr, "warning: --listen-any: %v: other machines can call localcloud's ECS, SLS and FC APIs and its control API (secrets only to loopback clients)\n", err)
 	return nil
 }
 

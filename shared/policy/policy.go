@@ -41,6 +41,11 @@ type Policy struct {
 	Exemptions Exemptions `yaml:"exemptions"`
 	// Modes per function.
 	Modes Modes `yaml:"modes"`
+	// Enforce lists the severities each function's enforce mode changes.
+	Enforce Enforce `yaml:"enforce"`
+	// Scopes override Modes and Enforce by security-group tag; the first
+	// that matches applies.
+	Scopes []Scope `yaml:"scopes,omitempty"`
 	// MaxChangesPerRun caps the rule changes of one function run.
 	MaxChangesPerRun int `yaml:"maxChangesPerRun"`
 	// Replace, when set, lets the guard re-authorize a revoked rule for
@@ -69,16 +74,17 @@ type Thresholds struct {
 	IPv6PrefixLen int `yaml:"ipv6PrefixLen"` // 0..128, default 16
 }
 
-// Exemptions name the tag key and the description-marker keyword.
+// Exemptions name the tag key and the description-marker keyword, and govern
+// how long an exemption may last.
 type Exemptions struct {
 	TagKey string `yaml:"tagKey"`
 	Marker string `yaml:"marker"`
-}
-
-// Modes says what each function does with a finding.
-type Modes struct {
-	Guard  Mode `yaml:"guard"`
-	Reaper Mode `yaml:"reaper"`
+	// MaxDays is the longest an exemption may last, from now (1..3650,
+	// default 90); see [Policy.CapUntil].
+	MaxDays int `yaml:"maxDays"`
+	// WarnDays: announce exemptions expiring within this many days
+	// (0..MaxDays, default 7; 0 never); see [Policy.ExpiringSoon].
+	WarnDays int `yaml:"warnDays"`
 }
 
 // Replace lists the trusted sources a revoked rule may be re-authorized for.
@@ -204,7 +210,7 @@ func (p *Policy) Name() string {
 
 var (
 	lineRE     = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	notFoundRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	notFoundRE = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
 	dupKeyRE   = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
 	valueRE    = regexp.MustCompile("`([^`]*)`")
 )
@@ -213,8 +219,13 @@ var friendlyTypes = strings.NewReplacer(
 	"into policy.Service", "into a service (ports, protocols, severity)",
 	"into map[string]policy.Service", "into a mapping of services",
 	"into policy.Thresholds", "into a mapping (ipv4PrefixLen, ipv6PrefixLen)",
-	"into policy.Exemptions", "into a mapping (tagKey, marker)",
-	"into policy.Modes", "into a mapping (guard, reaper)",
+	"into policy.Exemptions", "into a mapping (tagKey, marker, maxDays, warnDays)",
+	"into policy.Modes", "into a mapping of functions to modes (guard, reaper, replicator)",
+	"into policy.Enforce", "into a mapping of functions to severity lists (guard, reaper, replicator)",
+	"into []policy.Severity", "into a list of severities",
+	"into []policy.Scope", "into a list of scopes",
+	"into policy.Scope", "into a scope (match, modes, enforce)",
+	"into map[string]string", "into a mapping of tag keys to values",
 	"into policy.Replace", "into a mapping (trustedCidrs, trustedPrefixList)",
 	"into policy.Severity", "into a severity",
 	"into policy.Mode", "into a mode",
@@ -244,10 +255,15 @@ func yamlError(name string, err error, src *source) error {
 		msg := sm[2]
 		switch {
 		case notFoundRE.MatchString(msg):
-			key := notFoundRE.FindStringSubmatch(msg)[1]
+			nf := notFoundRE.FindStringSubmatch(msg)
+			key := nf[1]
 			where := ""
 			if parent := src.parentOfKey(line, key); parent != "" {
 				where = " in " + parent
+			}
+			if nf[2] == "policy.Modes" || nf[2] == "policy.Enforce" {
+				errs = append(errs, fmt.Errorf("%s:%d: unknown function %q%s (want guard, reaper or replicator)", name, line, key, where))
+				break
 			}
 			errs = append(errs, fmt.Errorf("%s:%d: unknown key %q%s", name, line, key, where))
 		case dupKeyRE.MatchString(msg):

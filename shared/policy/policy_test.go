@@ -37,8 +37,11 @@ func TestDefault(t *testing.T) {
 	require.Equal(t, SeverityLow, p.OtherPorts)
 	require.Equal(t, Thresholds{IPv4PrefixLen: 8, IPv6PrefixLen: 16}, p.Thresholds)
 	require.False(t, p.Egress)
-	require.Equal(t, Exemptions{TagKey: "porthygiene-exempt", Marker: "porthygiene-exempt"}, p.Exemptions)
-	require.Equal(t, Modes{Guard: ModeNotify, Reaper: ModeNotify}, p.Modes)
+	require.Equal(t, Exemptions{TagKey: "porthygiene-exempt", Marker: "porthygiene-exempt", MaxDays: 90, WarnDays: 7}, p.Exemptions)
+	require.Equal(t, Modes{Guard: ModeNotify, Reaper: ModeNotify, Replicator: ModeNotify}, p.Modes)
+	all := []Severity{SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow}
+	require.Equal(t, Enforce{Guard: []Severity{SeverityCritical, SeverityHigh}, Reaper: all, Replicator: all}, p.Enforce)
+	require.Empty(t, p.Scopes)
 	require.Equal(t, 20, p.MaxChangesPerRun)
 	require.Nil(t, p.Replace)
 
@@ -70,7 +73,8 @@ func TestParseOverride(t *testing.T) {
 	// Lists replace; scalars given override; omitted keys keep the default.
 	require.Equal(t, []int{443}, p.InternetAllowedPorts)
 	require.True(t, p.Egress)
-	require.Equal(t, Modes{Guard: ModeEnforce, Reaper: ModeNotify}, p.Modes)
+	require.Equal(t, Modes{Guard: ModeEnforce, Reaper: ModeNotify, Replicator: ModeNotify}, p.Modes)
+	require.Equal(t, Default().Enforce, p.Enforce, "enforce left out keeps the default lists")
 	require.Equal(t, 5, p.MaxChangesPerRun)
 	require.Equal(t, Thresholds{8, 16}, p.Thresholds)
 	require.NotNil(t, p.Replace)
