@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -95,16 +96,26 @@ func (p *Planner) plan1(st observe.State, now time.Time) plan.Plan {
 		findings = append(findings, exposure.Finding{GroupID: st.GroupID, RuleID: ru.ID, Direction: ru.Direction, Protocol: ru.Protocol,
 			PortRange: ru.Ports.String(), Source: ru.Peer.String(), Priority: ru.Priority, Reason: reason, Rule: ru})
 	}
-	mode := p.pol.Modes.Guard
 	for _, f := range findings {
 		_, closeNow := closing[f.RuleID]
+		// By the policy's scopes (the group's tags) and the finding's
+		// severity: the shipped policy enforces only critical and high.
+		choice := p.pol.ChooseMode(policy.FunctionGuard, f.Severity, st.Tags)
+		mode := choice.Mode
+		note := "reported, not changed (" + string(mode) + " mode)"
+		switch {
+		case choice.BySeverity:
+			note = "reported, not changed: the policy enforces only " + severities(p.pol, choice) + " findings here"
+		case choice.Scope >= 0 && mode != p.pol.Modes.Guard:
+			note = fmt.Sprintf("reported, not changed (%s mode for groups tagged %s)", mode, matchText(p.pol.Scopes[choice.Scope].Match))
+		}
 		switch {
 		case mode == policy.ModeDryRun:
 			out.Steps = append(out.Steps, plan.Step{Kind: plan.DryRun, Finding: f})
 		case f.Unknown && !closeNow:
 			out.Steps = append(out.Steps, plan.Step{Kind: plan.Report, Finding: f, Note: "reported, not changed: a prefix list it names could not be read"})
 		case mode == policy.ModeNotify && !closeNow:
-			out.Steps = append(out.Steps, plan.Step{Kind: plan.Report, Finding: f, Note: "reported, not changed (" + string(mode) + " mode)"})
+			out.Steps = append(out.Steps, plan.Step{Kind: plan.Report, Finding: f, Note: note})
 		default:
 			s := plan.Step{Kind: plan.Revoke, Finding: f}
 			if p.pol.Replace != nil {
@@ -114,6 +125,31 @@ func (p *Planner) plan1(st observe.State, now time.Time) plan.Plan {
 		}
 	}
 	return out
+}
+
+// severities names the enforce list that applied to a choice.
+func severities(pol *policy.Policy, c policy.ModeChoice) string {
+	list := pol.Enforce.Of(policy.FunctionGuard)
+	if c.Scope >= 0 {
+		if l := pol.Scopes[c.Scope].Enforce.Of(policy.FunctionGuard); l != nil {
+			list = l
+		}
+	}
+	names := make([]string, len(list))
+	for i, s := range list {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+// matchText is a scope's tag match as k=v, sorted.
+func matchText(m map[string]string) string {
+	var kv []string
+	for k, v := range m {
+		kv = append(kv, k+"="+v)
+	}
+	slices.Sort(kv)
+	return strings.Join(kv, ",")
 }
 
 // replacementsFor re-authorizes the same ports for each trusted source.

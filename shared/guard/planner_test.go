@@ -70,7 +70,10 @@ func loadCase(t *testing.T, dir string) (observe.State, time.Time, *policy.Polic
 	}
 	st.Decisions = decision.NewSet(sf.Decisions)
 	pol := policy.Default()
-	if _, err := os.Stat(filepath.Join(dir, "policy.yaml")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "uses-shipped-policy")); err == nil {
+		pol, err = policy.Load(filepath.Join("..", "..", "policy.yaml"))
+		require.NoError(t, err)
+	} else if _, err := os.Stat(filepath.Join(dir, "policy.yaml")); err == nil {
 		pol, err = policy.Load(filepath.Join(dir, "policy.yaml"))
 		require.NoError(t, err)
 	}
