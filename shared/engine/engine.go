@@ -314,8 +314,15 @@ func (e *Engine) Handle(ctx context.Context, deps Deps, payload []byte) (Result,
 // invocation also sends what earlier ones left in the outbox (the robot was
 // down, or the budget deferred it): after the rule changes, so it costs the
 // exposure nothing.
+//
+// An event invocation that looked at no group and has nothing to tell (every
+// event was ours, failed or not handled) does not flush: our own revokes
+// arrive as events too, one invocation each, right after the burst that
+// caused them, and flushing there only multiplies concurrent flushes of the
+// same outbox.
 func (e *Engine) finish(ctx context.Context, r *Run, err error) (Result, error) {
-	if r.deps.Notifier != nil {
+	idle := r.res.Source != "sweep" && len(r.res.Groups) == 0 && len(r.events) == 0
+	if r.deps.Notifier != nil && !idle {
 		rep, nerr := r.deps.Notifier.Notify(ctx, r.now, r.events)
 		if nerr != nil {
 			e.log.ErrorContext(ctx, "notify", "error", nerr, "sent", rep.Sent, "deferred", rep.Deferred)
