@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/porthygiene/porthygiene/shared/cloud"
 )
 
 const (
@@ -19,23 +21,10 @@ const (
 
 // ENIOptions filters NetworkInterfaces. The zero value lists every network
 // interface of the region.
-type ENIOptions struct {
-	InstanceID string   // the instance's ENIs, primary and secondary
-	IDs        []string // only these ENIs (any number; sent 100 per query)
-	VpcID      string
-}
+type ENIOptions = cloud.ENIOptions
 
 // ENI is one elastic network interface.
-type ENI struct {
-	ID         string
-	InstanceID string // empty when not attached
-	Type       string // "Primary" or "Secondary"
-	PrivateIP  netip.Addr
-	PublicIP   netip.Addr // zero when none is associated
-	GroupIDs   []string
-	VpcID      string
-	ZoneID     string
-}
+type ENI = cloud.ENI
 
 // NetworkInterfaces lists the network interfaces matching opts
 // (DescribeNetworkInterfaces, NextToken paging, 500 per page), each once. An

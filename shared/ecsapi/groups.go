@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/porthygiene/porthygiene/shared/cloud"
 	"github.com/porthygiene/porthygiene/shared/rule"
 )
 
@@ -27,19 +29,10 @@ const (
 
 // ListOptions filters ListGroups. The zero value lists every group of the
 // region.
-type ListOptions struct {
-	VpcID    string
-	GroupIDs []string          // only these groups (any number; sent 100 per query)
-	Tags     map[string]string // groups carrying all of these tags (at most 20)
-}
+type ListOptions = cloud.ListOptions
 
 // Group is one security group as DescribeSecurityGroups lists it.
-type Group struct {
-	ID, Name, VpcID, Region string
-	Type                    string // "normal" or "enterprise"
-	Tags                    map[string]string
-	RuleCount               int
-}
+type Group = cloud.Group
 
 // ListGroups lists the region's security groups matching opts
 // (DescribeSecurityGroups, NextToken paging, 100 per page), in the order the

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/porthygiene/porthygiene/shared/cloud"
 	"github.com/porthygiene/porthygiene/shared/rule"
 )
 
@@ -151,13 +153,7 @@ func permissionFromSDK(p ecs.Permission) rule.Permission {
 }
 
 // RevokeResult says what RevokeByID did with each id.
-type RevokeResult struct {
-	// Revoked lists the ids this call removed.
-	Revoked []string
-	// Gone lists the ids that were not in the group when we looked: removed
-	// by someone else, by an earlier attempt of this call, or never there.
-	Gone []string
-}
+type RevokeResult = cloud.RevokeResult
 
 // RevokeByID revokes exactly the rules with the given SecurityGroupRuleIds
 // from the group, in calls of at most 100 ids (RevokeSecurityGroup, or
