@@ -9,13 +9,12 @@ import (
 	"time"
 
 	sdk "github.com/aliyun/aliyun-log-go-sdk"
+
+	"github.com/porthygiene/porthygiene/shared/logstore"
 )
 
 // Log is one log entry. SLS values are strings.
-type Log struct {
-	Time     time.Time
-	Contents map[string]string
-}
+type Log = logstore.Log
 
 // MaxLogsPerPut is the most logs one PutLogs call takes (the SLS limit per
 // log group).
