@@ -57,14 +57,23 @@ type Config struct {
 	Lang   Lang
 }
 
+// ErrNoRobots is wrapped by the error of ParseConfig and ParseRobots when
+// DINGTALK_ROBOTS is not set (empty or blank): a function may then run
+// without notifications, where any other configuration error is fatal.
+var ErrNoRobots = errors.New("no DingTalk robots configured")
+
 // ConfigError is a field-qualified configuration error. Its message never
 // contains a webhook URL, token or secret.
 type ConfigError struct {
 	Field  string // e.g. "DINGTALK_ROBOTS[1].webhook"
 	Reason string
+	Err    error // a sentinel the error is (ErrNoRobots), or nil
 }
 
 func (e *ConfigError) Error() string { return "notify config: " + e.Field + ": " + e.Reason }
+
+// Unwrap returns Err.
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 // ParseConfig reads DINGTALK_ROBOTS and DINGTALK_LANG through getenv and
 // validates the result.
@@ -90,7 +99,7 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 // Decoding errors report a position or a field name, never the input.
 func ParseRobots(raw string) ([]Robot, error) {
 	if strings.TrimSpace(raw) == "" {
-		return nil, &ConfigError{Field: EnvRobots, Reason: "not set (want a JSON list of robots)"}
+		return nil, &ConfigError{Field: EnvRobots, Reason: "not set (want a JSON list of robots)", Err: ErrNoRobots}
 	}
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.DisallowUnknownFields()
