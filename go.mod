@@ -1,6 +1,6 @@
 module github.com/porthygiene/porthygiene
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/aliyun/alibaba-cloud-sdk-go v1.63.107
@@ -12,6 +12,7 @@ require (
 	github.com/pierrec/lz4/v4 v4.1.22
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/stretchr/testify v1.12.1
+	golang.org/x/time v0.16.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 

@@ -21,6 +21,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	smithyrand "github.com/aws/smithy-go/rand"
+	"golang.org/x/time/rate"
 
 	"github.com/porthygiene/porthygiene/shared/apicall"
 	"github.com/porthygiene/porthygiene/shared/credentials"
@@ -101,8 +102,8 @@ type Client struct {
 	domain    string        // host[:port]
 	transport http.RoundTripper
 	redactor  redactor
-	limiter   *limiter  // nil without Config.QPS; shared with derived Clients
-	pool      sync.Pool // *conn
+	limiter   *rate.Limiter // nil without Config.QPS; shared with derived Clients
+	pool      sync.Pool     // *conn
 }
 
 var regionRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)+$`)
@@ -331,7 +332,7 @@ func (c *Client) call(ctx context.Context, op string, send func(api *ecs.Client)
 		var waited time.Duration
 		if c.limiter != nil {
 			var err error
-			if waited, err = c.limiter.wait(ctx); err != nil {
+			if waited, err = waitTurn(ctx, c.limiter); err != nil {
 				return interrupted(op, err, last)
 			}
 		}
