@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 //go:embed default.yaml
@@ -224,7 +224,7 @@ var friendlyTypes = strings.NewReplacer(
 	"into bool", "into true or false",
 )
 
-// yamlError rewrites yaml.v3's errors as "name:line: …", naming the key.
+// yamlError rewrites go.yaml.in/yaml/v3's errors as "name:line: …", naming the key.
 func yamlError(name string, err error, src *source) error {
 	var msgs []string
 	var te *yaml.TypeError
