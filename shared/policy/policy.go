@@ -20,9 +20,6 @@ import (
 //go:embed default.yaml
 var defaultYAML []byte
 
-// DefaultYAML returns the embedded default policy file.
-func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
-
 // Policy is a parsed policy file. Get one from [Default], [Parse] or [Load];
 // a Policy built by hand must pass [Policy.Validate].
 type Policy struct {
