@@ -402,6 +402,7 @@ func TestRepeatedNextTokenFails(t *testing.T) {
 		return 200, attributeBody("sg-1", "same", permJSON("sgr-1", "ingress", "22/22"))
 	})
 	_, err := c.DescribeRules(t.Context(), "sg-1")
+	require.ErrorIs(t, err, ErrServer, "a response we cannot trust is the service's failure")
 	require.ErrorContains(t, err, "repeated")
 }
 

@@ -129,6 +129,9 @@ func describeJSONError(err error) string {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "truncated JSON"
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// encoding/json has no type or sentinel for DisallowUnknownFields'
+		// error (golang/go#29035; json/v2's ErrUnknownName is still behind
+		// GOEXPERIMENT=jsonv2): its text is the only way to tell it apart.
 		return strings.TrimPrefix(err.Error(), "json: ") // names the field, not a value
 	}
 	return "invalid JSON"
