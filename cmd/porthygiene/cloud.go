@@ -120,11 +120,9 @@ func (f *cloudFlags) open(env *cliEnv, needLedger bool) (*conn, error) {
 		return nil, usagef("ecs: %v", err)
 	}
 	sls := slsapi.New(slsapi.Config{
-		Endpoint:   slsEP,
-		HTTPClient: httpClient,
-		Credentials: func() slsapi.Credentials {
-			return slsapi.Credentials{AccessKeyID: creds.AccessKeyID, AccessKeySecret: creds.AccessKeySecret, SecurityToken: creds.SecurityToken}
-		},
+		Endpoint:    slsEP,
+		HTTPClient:  httpClient,
+		Credentials: func() slsapi.Credentials { return creds },
 	})
 	c := &conn{region: region, user: user, ecs: ec}
 	if project != "" && logstore != "" {

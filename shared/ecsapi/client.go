@@ -112,7 +112,7 @@ var regionRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)+$`)
 func New(cfg Config) (*Client, error) {
 	var errs []error
 	if !regionRE.MatchString(cfg.Region) {
-		errs = append(errs, fmt.Errorf("Region %q: want a region id such as cn-hangzhou", cfg.Region))
+		errs = append(errs, fmt.Errorf("region %q: want a region id such as cn-hangzhou", cfg.Region))
 	}
 	if cfg.Credentials.AccessKeyID == "" {
 		errs = append(errs, errors.New("Credentials.AccessKeyID: required"))
@@ -133,7 +133,7 @@ func New(cfg Config) (*Client, error) {
 		errs = append(errs, fmt.Errorf("QPS %v: must be a finite number, 0 or more", cfg.QPS))
 	}
 	if cfg.Burst < 0 {
-		errs = append(errs, fmt.Errorf("Burst %d: must not be negative", cfg.Burst))
+		errs = append(errs, fmt.Errorf("burst %d: must not be negative", cfg.Burst))
 	}
 	scheme, domain, err := endpoint(cfg.Endpoint, cfg.Region)
 	if err != nil {
@@ -195,15 +195,15 @@ func endpoint(raw, region string) (scheme, domain string, err error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", "", fmt.Errorf("Endpoint %q: %w", raw, err)
+		return "", "", fmt.Errorf("endpoint %q: %w", raw, err)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return "", "", fmt.Errorf("Endpoint %q: scheme must be http or https", raw)
+		return "", "", fmt.Errorf("endpoint %q: scheme must be http or https", raw)
 	case u.Host == "":
-		return "", "", fmt.Errorf("Endpoint %q: no host", raw)
+		return "", "", fmt.Errorf("endpoint %q: no host", raw)
 	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "":
-		return "", "", fmt.Errorf("Endpoint %q: want scheme://host[:port] only", raw)
+		return "", "", fmt.Errorf("endpoint %q: want scheme://host[:port] only", raw)
 	}
 	return u.Scheme, u.Host, nil
 }

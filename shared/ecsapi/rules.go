@@ -351,7 +351,7 @@ func checkDirection(dir rule.Direction) error {
 // checkPermission refuses what the direction's request cannot express.
 func checkPermission(dir rule.Direction, p rule.Permission) error {
 	if d := strings.TrimSpace(p.Direction); d != "" && !strings.EqualFold(d, string(dir)) {
-		return fmt.Errorf("Direction %q in a %s call: %w", p.Direction, dir, ErrInvalid)
+		return fmt.Errorf("direction %q in a %s call: %w", p.Direction, dir, ErrInvalid)
 	}
 	var unsupported []string
 	set := func(name, v string) {
