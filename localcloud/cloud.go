@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -273,7 +272,8 @@ func (c *Cloud) load(s Seed) error {
 }
 
 func (c *Cloud) ensureLogstore(project, logstore string) error {
-	if err := c.SLS.CreateProject(project); err != nil && !strings.Contains(err.Error(), "exist") {
+	// CreateProject leaves an existing project as it is.
+	if err := c.SLS.CreateProject(project); err != nil {
 		return fmt.Errorf("localcloud: create project %s: %w", project, err)
 	}
 	if logstore == "" {

@@ -7,17 +7,16 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 )
 
-// isTerminal reports whether w is a terminal (a character device), without
-// any dependency: progress bars go only there.
+// isTerminal reports whether w is a terminal: progress bars go only there.
+// A character device is not enough (/dev/null is one); term.IsTerminal asks
+// the terminal driver.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // progressBar draws "[#####.....] 12/40 label" on one line of w, redrawn at

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -82,8 +83,8 @@ func (f *cloudFlags) open(env *cliEnv, needLedger bool) (*conn, error) {
 		}
 		creds = ecsapi.Credentials{AccessKeyID: ep.AccessKeyID, AccessKeySecret: ep.AccessKeySecret}
 		ecsEndpoint, slsEP, user = ep.ECSEndpoint, ep.SLSEndpoint, ep.UserName
-		region = firstOf(region, ep.Region)
-		project, logstore = firstOf(project, ep.Ledger.Project), firstOf(logstore, ep.Ledger.Logstore)
+		region = cmp.Or(region, ep.Region)
+		project, logstore = cmp.Or(project, ep.Ledger.Project), cmp.Or(logstore, ep.Ledger.Logstore)
 		proxy, err := url.Parse(ep.HTTPProxy)
 		if err != nil || ep.HTTPProxy == "" {
 			return nil, usagef("--endpoints %s: no httpProxy", f.endpoints)
@@ -98,11 +99,11 @@ func (f *cloudFlags) open(env *cliEnv, needLedger bool) (*conn, error) {
 		if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
 			return nil, usagef("no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or pass --endpoints for localcloud")
 		}
-		region = firstOf(region, env.getenv("ALIBABA_CLOUD_REGION_ID"))
-		project, logstore = firstOf(project, env.getenv("LEDGER_PROJECT")), firstOf(logstore, env.getenv("LEDGER_LOGSTORE"))
+		region = cmp.Or(region, env.getenv("ALIBABA_CLOUD_REGION_ID"))
+		project, logstore = cmp.Or(project, env.getenv("LEDGER_PROJECT")), cmp.Or(logstore, env.getenv("LEDGER_LOGSTORE"))
 		ecsEndpoint = env.getenv("ECS_ENDPOINT")
-		slsEP = firstOf(env.getenv("SLS_ENDPOINT"), "https://"+region+".log.aliyuncs.com")
-		user = firstOf(env.getenv("USER"), "operator")
+		slsEP = cmp.Or(env.getenv("SLS_ENDPOINT"), "https://"+region+".log.aliyuncs.com")
+		user = cmp.Or(env.getenv("USER"), "operator")
 	}
 	var missing []error
 	if region == "" {
@@ -119,26 +120,15 @@ func (f *cloudFlags) open(env *cliEnv, needLedger bool) (*conn, error) {
 		return nil, usagef("ecs: %v", err)
 	}
 	sls := slsapi.New(slsapi.Config{
-		Endpoint:   slsEP,
-		HTTPClient: httpClient,
-		Credentials: func() slsapi.Credentials {
-			return slsapi.Credentials{AccessKeyID: creds.AccessKeyID, AccessKeySecret: creds.AccessKeySecret, SecurityToken: creds.SecurityToken}
-		},
+		Endpoint:    slsEP,
+		HTTPClient:  httpClient,
+		Credentials: func() slsapi.Credentials { return creds },
 	})
 	c := &conn{region: region, user: user, ecs: ec}
 	if project != "" && logstore != "" {
 		c.ledger = ledger.New(sls, project, logstore)
 	}
 	return c, nil
-}
-
-func firstOf(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // printJSON writes v as indented JSON.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/porthygiene/porthygiene/shared/exemption"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/policy"
+	"github.com/porthygiene/porthygiene/shared/restore"
 	"github.com/porthygiene/porthygiene/shared/rule"
 )
 
@@ -226,7 +228,7 @@ func (d *demo) restoreWithExemption(ctx context.Context) error {
 	now := d.cloud.Clock.Now()
 	_, err = restoreRule(ctx, d.conn, policy.Default(), id, nil, false, now)
 	d.say("porthygiene restore --id %s  → %v", id, oneLine(fmt.Sprint(err)))
-	d.check(err != nil && strings.Contains(err.Error(), "refused"), "restoring an exposure without an exemption is refused")
+	d.check(errors.Is(err, restore.ErrExposure), "restoring an exposure without an exemption is refused")
 	until := now.Add(30 * 24 * time.Hour).Format("2006-01-02")
 	ex := exemption.Exemption{Owner: "alice", Reason: "vendor debugging", Until: mustDate(until)}
 	res, err := restoreRule(ctx, d.conn, policy.Default(), id, &ex, false, now)
@@ -239,7 +241,7 @@ func (d *demo) restoreWithExemption(ctx context.Context) error {
 	}
 	d.check(d.has("sg-web", 22, "0.0.0.0/0"), "the rule is back, and the guard leaves it (exempt until "+until+")")
 	_, err = restoreRule(ctx, d.conn, policy.Default(), id, &ex, false, now)
-	d.check(err != nil && strings.Contains(err.Error(), "already restored"), "a second restore of the same rule is refused")
+	d.check(errors.Is(err, restore.ErrAlreadyRestored), "a second restore of the same rule is refused")
 	d.summary = append(d.summary, "restore re-authorized the backed-up rule with an exemption; the guard left it")
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -59,7 +60,7 @@ func withProfile(env *cliEnv) (*cliEnv, error) {
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		return nil, usagef("%s: not an aliyun CLI configuration file: %v", path, err)
 	}
-	name := firstOf(env.getenv("ALIBABA_CLOUD_PROFILE"), cfg.Current, "default")
+	name := cmp.Or(env.getenv("ALIBABA_CLOUD_PROFILE"), cfg.Current, "default")
 	var p *aliyunProfile
 	for i := range cfg.Profiles {
 		if cfg.Profiles[i].Name == name {

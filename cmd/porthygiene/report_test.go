@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"flag"
 	"image"
 	"image/png"
@@ -82,12 +83,10 @@ func TestHTMLReportScreenshot(t *testing.T) {
 		}
 	}
 	require.Greater(t, len(colours), 50, "the screenshot is (nearly) one colour")
-	near := func(hex string) int {
-		want := [3]uint8{}
-		for i := range want {
-			v, _ := hexByte(hex[1+2*i : 3+2*i])
-			want[i] = v
-		}
+	near := func(colour string) int {
+		want, err := hex.DecodeString(strings.TrimPrefix(colour, "#"))
+		require.NoError(t, err, colour)
+		require.Len(t, want, 3, colour)
 		n := 0
 		for c, k := range colours {
 			if absDiff(c[0], want[0]) <= 6 && absDiff(c[1], want[1]) <= 6 && absDiff(c[2], want[2]) <= 6 {
@@ -96,30 +95,15 @@ func TestHTMLReportScreenshot(t *testing.T) {
 		}
 		return n
 	}
-	for name, hex := range map[string]string{
+	for name, colour := range map[string]string{
 		"critical bars (services, revocations)": "#c0392b",
 		"high bar (mysql)":                      "#e67e22",
 		"region bar":                            regionColor,
 		"owner bars":                            ownerColor,
 		"restore bar (trend)":                   restoreColor,
 	} {
-		require.Greater(t, near(hex), 150, "%s (%s) not painted: the charts did not render", name, hex)
+		require.Greater(t, near(colour), 150, "%s (%s) not painted: the charts did not render", name, colour)
 	}
-}
-
-func hexByte(s string) (uint8, bool) {
-	var v uint8
-	for _, c := range []byte(s) {
-		switch {
-		case c >= '0' && c <= '9':
-			v = v*16 + c - '0'
-		case c >= 'a' && c <= 'f':
-			v = v*16 + c - 'a' + 10
-		default:
-			return 0, false
-		}
-	}
-	return v, true
 }
 
 func absDiff(a, b uint8) uint8 {

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/porthygiene/porthygiene/localcloud/eventbus"
 	"github.com/porthygiene/porthygiene/localcloud/timers"
@@ -28,7 +28,7 @@ type parser struct {
 	state     map[*yaml.Node]int
 }
 
-// yamlLine extracts the line from yaml.v3's "yaml: line N: msg" errors.
+// yamlLine extracts the line from go.yaml.in/yaml/v3's "yaml: line N: msg" errors.
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // ref is a field of the document: its node (aliases followed; nil when the

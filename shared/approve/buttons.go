@@ -7,12 +7,6 @@ import (
 	"github.com/porthygiene/porthygiene/shared/notify"
 )
 
-// Buttons returns the decision buttons for ev, titled in Chinese (the
-// notifier's default language); see ButtonsIn.
-func Buttons(key []byte, base string, ev notify.Event, now time.Time) []notify.Button {
-	return ButtonsIn(notify.LangZH, key, base, ev, now)
-}
-
 // ButtonsIn returns the decision buttons for ev, each a link signed with key
 // to base (the approve function's HTTP trigger URL), valid for DefaultTTL from
 // now and usable once:

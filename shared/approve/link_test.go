@@ -156,7 +156,7 @@ func TestButtons(t *testing.T) {
 	require.NotEqual(t, keep.Nonce, closeLink.Nonce, "one nonce per button")
 
 	ev.Kind = notify.KindExposureRevoked
-	bs = approve.Buttons(key, base, ev, t0)
+	bs = approve.ButtonsIn(notify.LangZH, key, base, ev, t0)
 	require.Len(t, bs, 1)
 	require.Equal(t, "恢复（开放 30 天）", bs[0].Title)
 	restore, err := approve.Verify(key, query(t, bs[0].URL), t0)
@@ -164,11 +164,11 @@ func TestButtons(t *testing.T) {
 	require.Equal(t, lid, restore.LedgerID)
 
 	ev.LedgerID = ""
-	require.Empty(t, approve.Buttons(key, base, ev, t0), "no restore without the backup's ledger id")
+	require.Empty(t, approve.ButtonsIn(notify.LangZH, key, base, ev, t0), "no restore without the backup's ledger id")
 	ev.Kind = notify.KindReaperAnnounced
-	require.Len(t, approve.Buttons(key, base, ev, t0), 2, "keep and close by group and rule")
-	require.Empty(t, approve.Buttons(nil, base, ev, t0), "no key, no buttons")
-	require.Empty(t, approve.Buttons(key, "", ev, t0), "no base, no buttons")
+	require.Len(t, approve.ButtonsIn(notify.LangZH, key, base, ev, t0), 2, "keep and close by group and rule")
+	require.Empty(t, approve.ButtonsIn(notify.LangZH, nil, base, ev, t0), "no key, no buttons")
+	require.Empty(t, approve.ButtonsIn(notify.LangZH, key, "", ev, t0), "no base, no buttons")
 	ev.Kind = notify.KindError
-	require.Empty(t, approve.Buttons(key, base, ev, t0))
+	require.Empty(t, approve.ButtonsIn(notify.LangZH, key, base, ev, t0))
 }

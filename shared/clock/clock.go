@@ -16,9 +16,6 @@ func (f Func) Now() time.Time { return f() }
 // System is the wall clock.
 var System Clock = Func(time.Now)
 
-// Fixed returns a clock that always reads t.
-func Fixed(t time.Time) Clock { return Func(func() time.Time { return t }) }
-
 // Anchor returns the later of wall and event, in UTC: the "now" a handler
 // decides at. A zero event leaves wall.
 func Anchor(wall, event time.Time) time.Time { return Max(wall, event).UTC() }

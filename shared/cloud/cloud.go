@@ -1,8 +1,3 @@
-// Package cloud holds the SDK-free types of the ECS API the engine works
-// with: security groups, the listing's options, the outcome of a revoke,
-// network interfaces and the sentinel errors. The adapter (shared/ecsapi)
-// fills them from the SDK and aliases them; everything above the adapters
-// uses them without importing a cloud SDK.
 package cloud
 
 import (
@@ -12,25 +7,34 @@ import (
 	"github.com/porthygiene/porthygiene/shared/apicall"
 )
 
-// Sentinels, tested with errors.Is. ErrNotFound, ErrThrottled, ErrServer,
-// ErrForbidden and ErrInvalid are package apicall's, shared by the adapters.
+// Sentinels, tested with errors.Is. An error from an ECS call carries an
+// [*APIError] whose Err is (or wraps) exactly one of them.
 var (
 	// ErrNotFound: the security group, prefix list, instance or network
 	// interface named in the request does not exist.
 	ErrNotFound = apicall.ErrNotFound
-	// ErrRuleGone: a revoke named a SecurityGroupRuleId that does not exist.
+	// ErrRuleGone: RevokeSecurityGroup(Egress) named a SecurityGroupRuleId
+	// that does not exist (InvalidParam.SecurityGroupRuleId). Since 2024-07-08
+	// the whole call then revokes nothing.
 	ErrRuleGone = errors.New("security group rule already gone")
-	// ErrThrottled: flow control; retried with backoff.
+	// ErrThrottled: flow control (Throttling*, Rejected.Throttling, HTTP 429).
 	ErrThrottled = apicall.ErrThrottled
-	// ErrServer: the service failed or could not be reached; retried.
+	// ErrServer: the service failed or could not be reached.
 	ErrServer = apicall.ErrServer
-	// ErrForbidden: the caller may not do this, or its credentials were refused.
+	// ErrForbidden: the caller may not do this, or its credentials were
+	// refused.
 	ErrForbidden = apicall.ErrForbidden
-	// ErrQuota: a quota is exhausted (200 rules per group, …).
+	// ErrQuota: a quota is exhausted (AuthorizationLimitExceed: 200 rules per
+	// group; QuotaExceed*).
 	ErrQuota = errors.New("quota exceeded")
-	// ErrInvalid: any other refusal, and arguments an adapter refuses to send.
+	// ErrInvalid: the request was rejected as malformed or not allowed in this
+	// state, or refused before any call.
 	ErrInvalid = apicall.ErrInvalid
 )
+
+// APIError is one failed ECS call (after any retries), with Service "ecs".
+// Its text and fields never contain the AccessKeySecret or the SecurityToken.
+type APIError = apicall.APIError
 
 // ListOptions filters a listing of security groups. The zero value lists
 // every group of the region.
@@ -48,7 +52,7 @@ type Group struct {
 	RuleCount               int
 }
 
-// RevokeResult says what a revoke by rule id did with each id.
+// RevokeResult says what a revocation by rule id did with each id.
 type RevokeResult struct {
 	// Revoked lists the ids this call removed.
 	Revoked []string

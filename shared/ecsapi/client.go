@@ -21,6 +21,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	smithyrand "github.com/aws/smithy-go/rand"
+	"golang.org/x/time/rate"
 
 	"github.com/porthygiene/porthygiene/shared/apicall"
 	"github.com/porthygiene/porthygiene/shared/credentials"
@@ -103,8 +104,8 @@ type Client struct {
 	domain    string        // host[:port]
 	transport http.RoundTripper
 	redactor  redactor
-	limiter   *limiter  // nil without Config.QPS; shared with derived Clients
-	pool      sync.Pool // *conn
+	limiter   *rate.Limiter // nil without Config.QPS; shared with derived Clients
+	pool      sync.Pool     // *conn
 }
 
 var regionRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)+$`)
@@ -113,7 +114,7 @@ var regionRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)+$`)
 func New(cfg Config) (*Client, error) {
 	var errs []error
 	if !regionRE.MatchString(cfg.Region) {
-		errs = append(errs, fmt.Errorf("Region %q: want a region id such as cn-hangzhou", cfg.Region))
+		errs = append(errs, fmt.Errorf("region %q: want a region id such as cn-hangzhou", cfg.Region))
 	}
 	if cfg.Credentials.AccessKeyID == "" {
 		errs = append(errs, errors.New("Credentials.AccessKeyID: required"))
@@ -134,7 +135,7 @@ func New(cfg Config) (*Client, error) {
 		errs = append(errs, fmt.Errorf("QPS %v: must be a finite number, 0 or more", cfg.QPS))
 	}
 	if cfg.Burst < 0 {
-		errs = append(errs, fmt.Errorf("Burst %d: must not be negative", cfg.Burst))
+		errs = append(errs, fmt.Errorf("burst %d: must not be negative", cfg.Burst))
 	}
 	scheme, domain, err := endpoint(cfg.Endpoint, cfg.Region)
 	if err != nil {
@@ -196,15 +197,15 @@ func endpoint(raw, region string) (scheme, domain string, err error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", "", fmt.Errorf("Endpoint %q: %w", raw, err)
+		return "", "", fmt.Errorf("endpoint %q: %w", raw, err)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return "", "", fmt.Errorf("Endpoint %q: scheme must be http or https", raw)
+		return "", "", fmt.Errorf("endpoint %q: scheme must be http or https", raw)
 	case u.Host == "":
-		return "", "", fmt.Errorf("Endpoint %q: no host", raw)
+		return "", "", fmt.Errorf("endpoint %q: no host", raw)
 	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "":
-		return "", "", fmt.Errorf("Endpoint %q: want scheme://host[:port] only", raw)
+		return "", "", fmt.Errorf("endpoint %q: want scheme://host[:port] only", raw)
 	}
 	return u.Scheme, u.Host, nil
 }
@@ -333,7 +334,7 @@ func (c *Client) call(ctx context.Context, op string, send func(api *ecs.Client)
 		var waited time.Duration
 		if c.limiter != nil {
 			var err error
-			if waited, err = c.limiter.wait(ctx); err != nil {
+			if waited, err = waitTurn(ctx, c.limiter); err != nil {
 				return interrupted(op, err, last)
 			}
 		}

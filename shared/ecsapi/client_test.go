@@ -49,14 +49,15 @@ func TestNewValidatesConfig(t *testing.T) {
 		mutate func(*Config)
 		field  string
 	}{
-		{"NoRegion", func(c *Config) { c.Region = "" }, "Region"},
-		{"BadRegion", func(c *Config) { c.Region = "cn hangzhou" }, "Region"},
+		{"NoRegion", func(c *Config) { c.Region = "" }, "region"},
+		{"BadRegion", func(c *Config) { c.Region = "cn hangzhou" }, "region"},
 		{"NoKey", func(c *Config) { c.Credentials.AccessKeyID = "" }, "AccessKeyID"},
 		{"NoSecret", func(c *Config) { c.Credentials.AccessKeySecret = "" }, "AccessKeySecret"},
 		{"NegativeTimeout", func(c *Config) { c.CallTimeout = -1 }, "CallTimeout"},
 		{"MinAboveMax", func(c *Config) { c.MinBackoff, c.MaxBackoff = time.Second, time.Millisecond }, "MinBackoff"},
-		{"EndpointScheme", func(c *Config) { c.Endpoint = "ftp://x" }, "Endpoint"},
-		{"EndpointPath", func(c *Config) { c.Endpoint = "http://127.0.0.1:8600/ecs" }, "Endpoint"},
+		{"EndpointScheme", func(c *Config) { c.Endpoint = "ftp://x" }, "endpoint"},
+		{"EndpointPath", func(c *Config) { c.Endpoint = "http://127.0.0.1:8600/ecs" }, "endpoint"},
+		{"NegativeBurst", func(c *Config) { c.Burst = -1 }, "burst"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -402,6 +403,7 @@ func TestRepeatedNextTokenFails(t *testing.T) {
 		return 200, attributeBody("sg-1", "same", permJSON("sgr-1", "ingress", "22/22"))
 	})
 	_, err := c.DescribeRules(t.Context(), "sg-1")
+	require.ErrorIs(t, err, ErrServer, "a response we cannot trust is the service's failure")
 	require.ErrorContains(t, err, "repeated")
 }
 

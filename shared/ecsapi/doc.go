@@ -32,11 +32,12 @@
 //     Function Compute's asynchronous retry can take over. The SDK's own
 //     AutoRetry is off.
 //   - Pacing: with Config.QPS set, every attempt (pages and retries
-//     included) first takes a token from a bucket of Config.Burst tokens
-//     refilled at QPS per second, shared by the Client and every Client
-//     WithCredentials derives from it; a turn that would come after the
-//     context deadline fails at once. A sweep then stays under the region's
-//     rate limit instead of learning it from Throttling errors.
+//     included) first takes a token from a bucket (golang.org/x/time/rate)
+//     of Config.Burst tokens refilled at QPS per second, shared by the
+//     Client and every Client WithCredentials derives from it; a turn that
+//     would come after the context deadline fails at once, and a turn not
+//     taken (deadline, cancellation) is given back. A sweep then stays under
+//     the region's rate limit instead of learning it from Throttling errors.
 //   - Every request carries an explicit read timeout (Config.CallTimeout) and
 //     ends when its context ends.
 //   - Errors are classified once, here, from the SDK's *errors.ServerError

@@ -19,10 +19,11 @@ const (
 	maxENIIDs      = 100 // NetworkInterfaceId.N
 )
 
-// ENIOptions filters NetworkInterfaces (cloud.ENIOptions).
+// ENIOptions filters NetworkInterfaces. The zero value lists every network
+// interface of the region.
 type ENIOptions = cloud.ENIOptions
 
-// ENI is one elastic network interface (cloud.ENI).
+// ENI is one elastic network interface.
 type ENI = cloud.ENI
 
 // NetworkInterfaces lists the network interfaces matching opts

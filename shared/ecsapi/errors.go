@@ -19,26 +19,28 @@ import (
 // (a repeated NextToken, another group's attribute) wraps ErrServer. A rule
 // that does not parse wraps none: it is neither the caller's fault nor
 // transient. ErrNotFound, ErrThrottled, ErrServer, ErrForbidden and
-// ErrInvalid are package apicall's, shared with the other adapters.
+// ErrInvalid are package apicall's, shared with the other adapters; all seven
+// are declared in package cloud (SDK-free), so that consumers can test for
+// them without importing this package.
 var (
 	// ErrNotFound: the security group, prefix list, instance or network
 	// interface named in the request does not exist.
-	ErrNotFound = apicall.ErrNotFound
+	ErrNotFound = cloud.ErrNotFound
 	// ErrRuleGone: RevokeSecurityGroup(Egress) named a SecurityGroupRuleId
 	// that does not exist (InvalidParam.SecurityGroupRuleId). Since 2024-07-08
 	// the whole call then revokes nothing. RevokeByID handles it itself.
 	ErrRuleGone = cloud.ErrRuleGone
 	// ErrThrottled: flow control (Throttling*, Rejected.Throttling, HTTP 429).
 	// Retried with backoff until the context deadline is near.
-	ErrThrottled = apicall.ErrThrottled
+	ErrThrottled = cloud.ErrThrottled
 	// ErrServer: the service failed or could not be reached (InternalError,
 	// ServiceUnavailable, OperationConflict, HTTP >= 500, transport errors, an
 	// unreadable success body). Retried like ErrThrottled.
-	ErrServer = apicall.ErrServer
+	ErrServer = cloud.ErrServer
 	// ErrForbidden: the caller may not do this (Forbidden*, NoPermission, a
 	// cloud-managed group) or its credentials were refused (unknown key, bad
 	// signature, missing or expired STS token).
-	ErrForbidden = apicall.ErrForbidden
+	ErrForbidden = cloud.ErrForbidden
 	// ErrQuota: a quota is exhausted (AuthorizationLimitExceed: 200 rules per
 	// group; QuotaExceed*).
 	ErrQuota = cloud.ErrQuota
@@ -46,12 +48,12 @@ var (
 	// state (InvalidParameter*, MissingParameter*, OperationDenied,
 	// *.Malformed, …): any other 4xx. Also returned before any call for
 	// arguments this package refuses to send.
-	ErrInvalid = apicall.ErrInvalid
+	ErrInvalid = cloud.ErrInvalid
 )
 
 // APIError is one failed ECS call (after any retries), with Service "ecs".
 // Its text and fields never contain the AccessKeySecret or the SecurityToken.
-type APIError = apicall.APIError
+type APIError = cloud.APIError
 
 // service prefixes this package's errors.
 const service = "ecs"

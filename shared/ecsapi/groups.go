@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
 	"github.com/porthygiene/porthygiene/shared/cloud"
 	"github.com/porthygiene/porthygiene/shared/rule"
 )
@@ -26,10 +27,11 @@ const (
 	resourceTypeSG = "securitygroup"
 )
 
-// ListOptions filters ListGroups (cloud.ListOptions).
+// ListOptions filters ListGroups. The zero value lists every group of the
+// region.
 type ListOptions = cloud.ListOptions
 
-// Group is one security group as DescribeSecurityGroups lists it (cloud.Group).
+// Group is one security group as DescribeSecurityGroups lists it.
 type Group = cloud.Group
 
 // ListGroups lists the region's security groups matching opts

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
 	"github.com/porthygiene/porthygiene/shared/cloud"
 	"github.com/porthygiene/porthygiene/shared/rule"
 )
@@ -151,7 +152,7 @@ func permissionFromSDK(p ecs.Permission) rule.Permission {
 	}
 }
 
-// RevokeResult says what RevokeByID did with each id (cloud.RevokeResult).
+// RevokeResult says what RevokeByID did with each id.
 type RevokeResult = cloud.RevokeResult
 
 // RevokeByID revokes exactly the rules with the given SecurityGroupRuleIds
@@ -350,7 +351,7 @@ func checkDirection(dir rule.Direction) error {
 // checkPermission refuses what the direction's request cannot express.
 func checkPermission(dir rule.Direction, p rule.Permission) error {
 	if d := strings.TrimSpace(p.Direction); d != "" && !strings.EqualFold(d, string(dir)) {
-		return fmt.Errorf("Direction %q in a %s call: %w", p.Direction, dir, ErrInvalid)
+		return fmt.Errorf("direction %q in a %s call: %w", p.Direction, dir, ErrInvalid)
 	}
 	var unsupported []string
 	set := func(name, v string) {

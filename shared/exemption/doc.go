@@ -13,13 +13,15 @@
 //
 //   - Owner, reason and until are all required; a string missing one, naming an
 //     unknown field, naming a field twice, or holding an unparsable value is
-//     malformed, and a malformed exemption is no exemption (Parse returns an
-//     error and the evaluator reports the rule, saying why).
+//     malformed, and a malformed exemption is no exemption (ParseTagValue,
+//     ParseMarker and Find return an error and the evaluator reports the
+//     rule, saying why).
 //   - until is a date (2006-01-02, meaning through the end of that UTC day) or
 //     an RFC 3339 instant. An exemption is active while now is before its end
 //     ([Exemption.Active]); an expired exemption no longer applies.
 //   - No ports means every port; ports are 1..65535, kept sorted and unique.
 //   - Values never contain ';', '"', '[', ']' or control characters, so
-//     Parse(e.TagValue()) and Parse(e.Marker()) give back e for every valid e.
+//     ParseTagValue(e.TagValue()) and ParseMarker(DefaultKey, e.Marker()) give
+//     back e for every valid e.
 //   - Nothing here reads the clock: now is always an argument.
 package exemption

@@ -26,15 +26,6 @@ var ErrMalformed = errors.New("malformed exemption")
 
 const dateLayout = "2006-01-02"
 
-// Parse parses either form: a tag value ("owner=…;reason=…;until=…") or a
-// marker with the default keyword ("[porthygiene-exempt owner=… …]").
-func Parse(s string) (Exemption, error) {
-	if t := strings.TrimSpace(s); strings.HasPrefix(t, "[") {
-		return ParseMarker(DefaultKey, t)
-	}
-	return ParseTagValue(s)
-}
-
 // ParseTagValue parses the tag-value form: "key=value" pairs separated by ';'.
 func ParseTagValue(s string) (Exemption, error) {
 	var pairs [][2]string

@@ -2,6 +2,7 @@ package exemption
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -10,41 +11,50 @@ import (
 
 var bastion = Exemption{Owner: "alice", Reason: "bastion host", Until: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}
 
-func TestParse(t *testing.T) {
+// The two parsers, by the form they read.
+var (
+	tagValue = ParseTagValue
+	marker   = func(s string) (Exemption, error) { return ParseMarker(DefaultKey, s) }
+)
+
+func TestParseTagValueAndMarker(t *testing.T) {
 	withPorts := bastion
 	withPorts.Ports = []int{22, 3389}
 	instant := bastion
 	instant.Until = time.Date(2026, 6, 1, 4, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name    string
+		parse   func(string) (Exemption, error)
 		in      string
 		want    Exemption
 		wantErr string
 	}{
-		{name: "TagValue", in: "owner=alice;reason=bastion host;until=2026-12-31", want: bastion},
-		{name: "TagValuePorts", in: "owner=alice;reason=bastion host;until=2026-12-31;ports=3389,22,22", want: withPorts},
-		{name: "TagValueSpacesAndOrder", in: " until=2026-12-31 ; Owner = alice;reason=bastion host; ", want: bastion},
-		{name: "TagValueInstant", in: "owner=alice;reason=bastion host;until=2026-06-01T12:00:00+08:00", want: instant},
-		{name: "Marker", in: `[porthygiene-exempt owner=alice until=2026-12-31 reason="bastion host"]`, want: bastion},
-		{name: "MarkerPorts", in: `[porthygiene-exempt owner="alice" reason="bastion host" until=2026-12-31 ports=22,3389]`, want: withPorts},
-		{name: "MissingOwner", in: "reason=x;until=2026-12-31", wantErr: "missing owner"},
-		{name: "MissingReason", in: "owner=a;until=2026-12-31", wantErr: "missing reason"},
-		{name: "MissingUntil", in: "owner=a;reason=x", wantErr: "missing until"},
-		{name: "BadDate", in: "owner=a;reason=x;until=31/12/2026", wantErr: "not a date"},
-		{name: "UnknownField", in: "owner=a;reason=x;until=2026-12-31;util=1", wantErr: `unknown field "util"`},
-		{name: "Twice", in: "owner=a;owner=b;reason=x;until=2026-12-31", wantErr: "owner given twice"},
-		{name: "NotPair", in: "owner=a;bastion;until=2026-12-31", wantErr: "not key=value"},
-		{name: "BadPort", in: "owner=a;reason=x;until=2026-12-31;ports=22,ssh", wantErr: `port "ssh"`},
-		{name: "PortZero", in: "owner=a;reason=x;until=2026-12-31;ports=0", wantErr: `port "0"`},
-		{name: "QuoteInValue", in: `owner=a";reason=x;until=2026-12-31`, wantErr: "owner"},
-		{name: "MarkerUnterminatedQuote", in: `[porthygiene-exempt owner=a reason="x until=2026-12-31]`, wantErr: "unterminated quote"},
-		{name: "MarkerNoEquals", in: `[porthygiene-exempt alice]`, wantErr: "not name=value"},
-		{name: "MarkerWrongKeyword", in: `[porthygiene-exemptx owner=a]`, wantErr: "want [porthygiene-exempt"},
-		{name: "Empty", in: "", wantErr: "missing owner"},
+		{name: "TagValue", parse: tagValue, in: "owner=alice;reason=bastion host;until=2026-12-31", want: bastion},
+		{name: "TagValuePorts", parse: tagValue, in: "owner=alice;reason=bastion host;until=2026-12-31;ports=3389,22,22", want: withPorts},
+		{name: "TagValueSpacesAndOrder", parse: tagValue, in: " until=2026-12-31 ; Owner = alice;reason=bastion host; ", want: bastion},
+		{name: "TagValueInstant", parse: tagValue, in: "owner=alice;reason=bastion host;until=2026-06-01T12:00:00+08:00", want: instant},
+		{name: "Marker", parse: marker, in: `[porthygiene-exempt owner=alice until=2026-12-31 reason="bastion host"]`, want: bastion},
+		{name: "MarkerPorts", parse: marker, in: `[porthygiene-exempt owner="alice" reason="bastion host" until=2026-12-31 ports=22,3389]`, want: withPorts},
+		{name: "MissingOwner", parse: tagValue, in: "reason=x;until=2026-12-31", wantErr: "missing owner"},
+		{name: "MissingReason", parse: tagValue, in: "owner=a;until=2026-12-31", wantErr: "missing reason"},
+		{name: "MissingUntil", parse: tagValue, in: "owner=a;reason=x", wantErr: "missing until"},
+		{name: "BadDate", parse: tagValue, in: "owner=a;reason=x;until=31/12/2026", wantErr: "not a date"},
+		{name: "UnknownField", parse: tagValue, in: "owner=a;reason=x;until=2026-12-31;util=1", wantErr: `unknown field "util"`},
+		{name: "Twice", parse: tagValue, in: "owner=a;owner=b;reason=x;until=2026-12-31", wantErr: "owner given twice"},
+		{name: "NotPair", parse: tagValue, in: "owner=a;bastion;until=2026-12-31", wantErr: "not key=value"},
+		{name: "BadPort", parse: tagValue, in: "owner=a;reason=x;until=2026-12-31;ports=22,ssh", wantErr: `port "ssh"`},
+		{name: "PortZero", parse: tagValue, in: "owner=a;reason=x;until=2026-12-31;ports=0", wantErr: `port "0"`},
+		{name: "QuoteInValue", parse: tagValue, in: `owner=a";reason=x;until=2026-12-31`, wantErr: "owner"},
+		{name: "MarkerUnterminatedQuote", parse: marker, in: `[porthygiene-exempt owner=a reason="x until=2026-12-31]`, wantErr: "unterminated quote"},
+		{name: "MarkerNoEquals", parse: marker, in: `[porthygiene-exempt alice]`, wantErr: "not name=value"},
+		{name: "MarkerWrongKeyword", parse: marker, in: `[porthygiene-exemptx owner=a]`, wantErr: "want [porthygiene-exempt"},
+		{name: "MarkerMissingReason", parse: marker, in: `[porthygiene-exempt owner=a until=2026-12-31]`, wantErr: "missing reason"},
+		{name: "MarkerNotAMarker", parse: marker, in: "owner=alice;reason=bastion host;until=2026-12-31", wantErr: "want [porthygiene-exempt"},
+		{name: "Empty", parse: tagValue, in: "", wantErr: "missing owner"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Parse(tt.in)
+			got, err := tt.parse(tt.in)
 			if tt.wantErr != "" {
 				require.ErrorIs(t, err, ErrMalformed)
 				require.ErrorContains(t, err, tt.wantErr)
@@ -64,11 +74,15 @@ func TestFormat(t *testing.T) {
 	e.Until = time.Date(2026, 6, 1, 4, 30, 0, 0, time.UTC)
 	require.Equal(t, "owner=alice;reason=bastion host;until=2026-06-01T04:30:00Z;ports=22,3389", e.TagValue())
 	require.Equal(t, `[ops-ok owner=alice until=2026-06-01T04:30:00Z reason="bastion host" ports=22,3389]`, e.MarkerWithKey("ops-ok"))
-	for _, s := range []string{e.TagValue(), e.Marker()} {
-		back, err := Parse(s)
-		require.NoError(t, err)
-		require.Equal(t, e, back)
-	}
+	back, err := ParseTagValue(e.TagValue())
+	require.NoError(t, err)
+	require.Equal(t, e, back)
+	back, err = ParseMarker(DefaultKey, e.Marker())
+	require.NoError(t, err)
+	require.Equal(t, e, back)
+	back, err = ParseMarker("ops-ok", e.MarkerWithKey("ops-ok"))
+	require.NoError(t, err)
+	require.Equal(t, e, back)
 	b, err := json.Marshal(bastion)
 	require.NoError(t, err)
 	require.JSONEq(t, `{"owner":"alice","reason":"bastion host","until":"2026-12-31"}`, string(b))
@@ -137,35 +151,28 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		_, _, _ = Find(DefaultKey, s)
-		e, err := Parse(s)
-		if err != nil {
-			return
-		}
-		if err := e.Validate(); err != nil {
-			t.Fatalf("Parse(%q) gave an invalid exemption: %v", s, err)
-		}
-		for _, form := range []string{e.TagValue(), e.Marker()} {
-			back, err := Parse(form)
+		for name, parse := range map[string]func(string) (Exemption, error){"ParseTagValue": tagValue, "ParseMarker": marker} {
+			e, err := parse(s)
 			if err != nil {
-				t.Fatalf("Parse(%q) (formatted from %q): %v", form, s, err)
+				continue
 			}
-			if back.Owner != e.Owner || back.Reason != e.Reason || !back.Until.Equal(e.Until) || !equalInts(back.Ports, e.Ports) {
-				t.Fatalf("round trip of %q via %q: %+v != %+v", s, form, back, e)
+			if err := e.Validate(); err != nil {
+				t.Fatalf("%s(%q) gave an invalid exemption: %v", name, s, err)
+			}
+			for _, rt := range []struct {
+				form  string
+				parse func(string) (Exemption, error)
+			}{{e.TagValue(), tagValue}, {e.Marker(), marker}} {
+				got, err := rt.parse(rt.form)
+				if err != nil {
+					t.Fatalf("%s(%q): formatted as %q, which does not parse: %v", name, s, rt.form, err)
+				}
+				if got.Owner != e.Owner || got.Reason != e.Reason || !got.Until.Equal(e.Until) || !slices.Equal(got.Ports, e.Ports) {
+					t.Fatalf("round trip of %q via %q: %+v != %+v", s, rt.form, got, e)
+				}
 			}
 		}
 	})
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestJSONRoundTrip(t *testing.T) {

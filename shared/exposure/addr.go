@@ -153,12 +153,11 @@ func search(s []ival, x u128) int {
 // insert adds v to the normalized set s, keeping it normalized.
 func insert(s []ival, v ival) []ival {
 	// First interval that could touch v: hi >= v.lo-1.
-	start := len(s)
-	if v.lo.isZero() {
-		start = search(s, v.lo)
-	} else {
-		start = search(s, v.lo.dec())
+	from := v.lo
+	if !from.isZero() {
+		from = from.dec()
 	}
+	start := search(s, from)
 	end := start
 	for end < len(s) && touches(v.hi, s[end].lo) {
 		end++

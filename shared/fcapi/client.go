@@ -98,7 +98,7 @@ func New(cfg Config) (*Client, error) {
 	var errs []error
 	if cfg.Endpoint == "" {
 		if !regionRE.MatchString(cfg.Region) {
-			errs = append(errs, fmt.Errorf("Region %q: want a region id such as cn-hangzhou", cfg.Region))
+			errs = append(errs, fmt.Errorf("region %q: want a region id such as cn-hangzhou", cfg.Region))
 		}
 		if !accountRE.MatchString(cfg.AccountID) {
 			errs = append(errs, fmt.Errorf("AccountID %q: want the account's numeric id", cfg.AccountID))
@@ -168,15 +168,15 @@ func endpoint(cfg Config) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("Endpoint %q: %w", cfg.Endpoint, err)
+		return nil, fmt.Errorf("endpoint %q: %w", cfg.Endpoint, err)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("Endpoint %q: scheme must be http or https", cfg.Endpoint)
+		return nil, fmt.Errorf("endpoint %q: scheme must be http or https", cfg.Endpoint)
 	case u.Host == "":
-		return nil, fmt.Errorf("Endpoint %q: no host", cfg.Endpoint)
+		return nil, fmt.Errorf("endpoint %q: no host", cfg.Endpoint)
 	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "":
-		return nil, fmt.Errorf("Endpoint %q: want scheme://host[:port] only", cfg.Endpoint)
+		return nil, fmt.Errorf("endpoint %q: want scheme://host[:port] only", cfg.Endpoint)
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
 }

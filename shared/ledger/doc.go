@@ -29,7 +29,7 @@
 // The ledger issues search-only GetLogs queries (no SQL), the subset that
 // localcloud's SLS emulator implements; a real logstore needs a text index on
 // the fields (see Setup and IndexKeys). Kinds are bare words, other values
-// are double-quoted (slsapi.Quote):
+// are double-quoted (logstore.Quote):
 //
 //	Get:        id: "L01KE62932V8H74GQT9"                  over [t-1s, t+2s), t the id's time
 //	Query:      kind: revocation and groupId: "sg-1"        (terms present only when set)

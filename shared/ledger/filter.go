@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/porthygiene/porthygiene/shared/slsapi"
+	"github.com/porthygiene/porthygiene/shared/logstore"
 )
 
 // Filter selects records; zero fields match everything.
@@ -40,7 +40,7 @@ func (f Filter) query() (string, error) {
 	}
 	for _, kv := range [][2]string{{"groupId", f.GroupID}, {"ruleId", f.RuleID}, {"eventId", f.EventID}} {
 		if kv[1] != "" {
-			terms = append(terms, kv[0]+": "+slsapi.Quote(kv[1]))
+			terms = append(terms, kv[0]+": "+logstore.Quote(kv[1]))
 		}
 	}
 	if len(terms) == 0 {

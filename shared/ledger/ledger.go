@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/porthygiene/porthygiene/shared/slsapi"
+	"github.com/porthygiene/porthygiene/shared/logstore"
 )
 
 // Topic is the SLS topic of ledger writes.
@@ -26,23 +26,24 @@ var (
 
 // Ledger reads and writes records in one logstore. It is safe for concurrent use.
 type Ledger struct {
-	sls      *slsapi.Client
+	store    logstore.Store
 	project  string
 	logstore string
 }
 
-// New returns a ledger over project/logstore.
-func New(sls *slsapi.Client, project, logstore string) *Ledger {
-	return &Ledger{sls: sls, project: project, logstore: logstore}
+// New returns a ledger over project/logstore of store (in production an
+// *slsapi.Client).
+func New(store logstore.Store, project, logstore string) *Ledger {
+	return &Ledger{store: store, project: project, logstore: logstore}
 }
 
 // Setup creates the logstore (unless it exists) and its field index
 // (IndexKeys); for the operator's setup and for tests.
 func (l *Ledger) Setup(ctx context.Context, ttlDays, shards int) error {
-	if err := l.sls.EnsureLogstore(ctx, l.project, l.logstore, ttlDays, shards); err != nil {
+	if err := l.store.EnsureLogstore(ctx, l.project, l.logstore, ttlDays, shards); err != nil {
 		return fmt.Errorf("ledger setup: %w", err)
 	}
-	if err := l.sls.EnsureIndex(ctx, l.project, l.logstore, IndexKeys...); err != nil {
+	if err := l.store.EnsureIndex(ctx, l.project, l.logstore, IndexKeys...); err != nil {
 		return fmt.Errorf("ledger setup: %w", err)
 	}
 	return nil
@@ -53,14 +54,14 @@ func (l *Ledger) Append(ctx context.Context, recs ...Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	logs := make([]slsapi.Log, len(recs))
+	logs := make([]logstore.Log, len(recs))
 	for i, r := range recs {
 		if err := r.Validate(); err != nil {
 			return fmt.Errorf("ledger append: %w", err)
 		}
-		logs[i] = slsapi.Log{Time: r.Time, Contents: r.contents()}
+		logs[i] = logstore.Log{Time: r.Time, Contents: r.contents()}
 	}
-	if err := l.sls.PutLogs(ctx, l.project, l.logstore, Topic, logs); err != nil {
+	if err := l.store.PutLogs(ctx, l.project, l.logstore, Topic, logs); err != nil {
 		return fmt.Errorf("ledger append %d record(s) (first %s %s): %w", len(recs), recs[0].Kind, recs[0].ID, err)
 	}
 	return nil
@@ -77,8 +78,8 @@ func (l *Ledger) Get(ctx context.Context, id string) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("ledger get: %w", err)
 	}
-	q := "id: " + slsapi.Quote(n)
-	rows, err := l.sls.Query(ctx, l.project, l.logstore, t.Add(-time.Second), t.Add(2*time.Second), q)
+	q := "id: " + logstore.Quote(n)
+	rows, err := l.store.Query(ctx, l.project, l.logstore, t.Add(-time.Second), t.Add(2*time.Second), q)
 	if err != nil {
 		return Record{}, fmt.Errorf("ledger get %s: %w", n, err)
 	}
@@ -111,8 +112,8 @@ func (l *Ledger) Query(ctx context.Context, f Filter) ([]Record, error) {
 	}
 	seen := map[string]bool{}
 	var out []Record
-	for off := 0; ; off += slsapi.MaxPageLines {
-		rows, err := l.sls.QueryPage(ctx, l.project, l.logstore, from, to, q, slsapi.Page{Lines: slsapi.MaxPageLines, Offset: off, Reverse: f.Newest})
+	for off := 0; ; off += logstore.MaxPageLines {
+		rows, err := l.store.QueryPage(ctx, l.project, l.logstore, from, to, q, logstore.Page{Lines: logstore.MaxPageLines, Offset: off, Reverse: f.Newest})
 		if err != nil {
 			return nil, fmt.Errorf("ledger query %q: %w", q, err)
 		}
@@ -127,7 +128,7 @@ func (l *Ledger) Query(ctx context.Context, f Filter) ([]Record, error) {
 			seen[r.ID] = true
 			out = append(out, r)
 		}
-		if len(rows) < slsapi.MaxPageLines || f.Limit > 0 && len(out) >= f.Limit {
+		if len(rows) < logstore.MaxPageLines || f.Limit > 0 && len(out) >= f.Limit {
 			break
 		}
 	}

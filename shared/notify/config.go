@@ -57,23 +57,23 @@ type Config struct {
 	Lang   Lang
 }
 
+// ErrNoRobots is wrapped by the error of ParseConfig and ParseRobots when
+// DINGTALK_ROBOTS is not set (empty or blank): a function may then run
+// without notifications, where any other configuration error is fatal.
+var ErrNoRobots = errors.New("no DingTalk robots configured")
+
 // ConfigError is a field-qualified configuration error. Its message never
 // contains a webhook URL, token or secret.
 type ConfigError struct {
 	Field  string // e.g. "DINGTALK_ROBOTS[1].webhook"
 	Reason string
-	// Err is a sentinel the error matches with errors.Is (ErrNoRobots), if any.
-	Err error
+	Err    error // a sentinel the error is (ErrNoRobots), or nil
 }
 
 func (e *ConfigError) Error() string { return "notify config: " + e.Field + ": " + e.Reason }
 
-// Unwrap returns the sentinel, if any.
+// Unwrap returns Err.
 func (e *ConfigError) Unwrap() error { return e.Err }
-
-// ErrNoRobots: DINGTALK_ROBOTS is not set. A function then reports to its
-// log only; any other configuration error is fatal.
-var ErrNoRobots = errors.New("no DingTalk robot configured")
 
 // ParseConfig reads DINGTALK_ROBOTS and DINGTALK_LANG through getenv and
 // validates the result.
@@ -129,6 +129,9 @@ func describeJSONError(err error) string {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "truncated JSON"
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// encoding/json has no type or sentinel for DisallowUnknownFields'
+		// error (golang/go#29035; json/v2's ErrUnknownName is still behind
+		// GOEXPERIMENT=jsonv2): its text is the only way to tell it apart.
 		return strings.TrimPrefix(err.Error(), "json: ") // names the field, not a value
 	}
 	return "invalid JSON"

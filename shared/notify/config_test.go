@@ -59,6 +59,28 @@ func TestParseRobotsErrorsQuoteNoSecret(t *testing.T) {
 	}
 }
 
+func TestParseConfigNoRobots(t *testing.T) {
+	// Not set is the one error a function may run on (without notifications).
+	for _, raw := range []string{"", " \n\t"} {
+		_, err := ParseConfig(func(k string) string {
+			if k == EnvRobots {
+				return raw
+			}
+			return ""
+		})
+		require.ErrorIs(t, err, ErrNoRobots, "DINGTALK_ROBOTS=%q", raw)
+		var ce *ConfigError
+		require.ErrorAs(t, err, &ce)
+		require.Equal(t, EnvRobots, ce.Field)
+	}
+	// Set but wrong is fatal, never "no robots".
+	for _, raw := range []string{"[]", "x", `[{"name":"a"}]`} {
+		_, err := ParseRobots(raw)
+		require.Error(t, err)
+		require.NotErrorIs(t, err, ErrNoRobots, "DINGTALK_ROBOTS=%q", raw)
+	}
+}
+
 func TestParseConfigBadLang(t *testing.T) {
 	_, err := ParseConfig(func(k string) string {
 		if k == EnvLang {

@@ -195,10 +195,10 @@ func TestPlanRoutesAndGroups(t *testing.T) {
 func TestPlanGolden(t *testing.T) {
 	card := sampleEvent(1)
 	card.Buttons = []Button{{Title: "保留 30 天", URL: "https://approve.example/keep?sig=a"}, {Title: "立即关闭", URL: "https://approve.example/close?sig=b"}}
-	dry, reaper, failure := sampleEvent(2), sampleEvent(3), sampleEvent(4)
+	dry, reaper := sampleEvent(2), sampleEvent(3)
 	dry.Kind, dry.Action, dry.Severity = KindExposureDryRun, "dry-run: would revoke", SeverityHigh
 	reaper.Kind, reaper.Action, reaper.Severity, reaper.Actor = KindReaperAnnounced, "will close on 2026-12-01", SeverityLow, Actor{}
-	failure = Event{ID: "ev-err", Kind: KindError, Severity: SeverityMedium, Region: "cn-shanghai", Detail: "describe security groups: Throttling", EventTime: testNow}
+	failure := Event{ID: "ev-err", Kind: KindError, Severity: SeverityMedium, Region: "cn-shanghai", Detail: "describe security groups: Throttling", EventTime: testNow}
 	for name, tc := range map[string]struct {
 		lang   Lang
 		events []Event

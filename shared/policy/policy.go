@@ -14,14 +14,11 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 //go:embed default.yaml
 var defaultYAML []byte
-
-// DefaultYAML returns the embedded default policy file.
-func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
 
 // Policy is a parsed policy file. Get one from [Default], [Parse] or [Load];
 // a Policy built by hand must pass [Policy.Validate].
@@ -235,7 +232,7 @@ var friendlyTypes = strings.NewReplacer(
 	"into bool", "into true or false",
 )
 
-// yamlError rewrites yaml.v3's errors as "name:line: …", naming the key.
+// yamlError rewrites go.yaml.in/yaml/v3's errors as "name:line: …", naming the key.
 func yamlError(name string, err error, src *source) error {
 	var msgs []string
 	var te *yaml.TypeError

@@ -4,7 +4,7 @@
 // number or string, empty strings for absent fields) is parsed once, here, into
 // typed values. A Rule is a value: comparing two rules with == compares every field.
 //
-// There are three ways in:
+// There are two ways in:
 //
 //   - [Permission.Rule] turns the string fields of one permission, as
 //     DescribeSecurityGroupAttribute returns them or AuthorizeSecurityGroup
@@ -13,8 +13,6 @@
 //     (the lowercase request form), so a backed-up rule can be re-authorized
 //     exactly.
 //   - [ParseAttribute] reads a DescribeSecurityGroupAttribute response body.
-//   - [FromRequestParameters] reads the requestParameters of an ActionTrail
-//     record for the six rule-changing ECS actions.
 //
 // Invariants of a Rule returned by Permission.Rule or ParseAttribute:
 //
@@ -29,9 +27,6 @@
 //     peer is masked ("10.1.2.3/8" becomes "10.0.0.0/8", a plain IP a /32 or
 //     /128) and its family matches the field it came from.
 //   - rule.Permission().Rule(rule.GroupID, rule.Region) == rule.
-//
-// Rules parsed from Revoke and Modify requests may be partial: there the zero
-// value of a field means "not given" (see [Change]).
 //
 // Parsers never panic on any input; they return errors that name the field and
 // the offending value.

@@ -188,11 +188,6 @@ func TestCredentialsRedact(t *testing.T) {
 	}
 }
 
-func TestQuote(t *testing.T) {
-	require.Equal(t, `"sg-1"`, slsapi.Quote("sg-1"))
-	require.Equal(t, `"a\"b\\c"`, slsapi.Quote(`a"b\c`))
-}
-
 // TestProxyFromEnvironment runs in a child process, because Go reads
 // HTTP_PROXY once per process: with no HTTPClient the client must reach SLS
 // through the proxy the environment names.

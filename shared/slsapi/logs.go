@@ -5,17 +5,15 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"time"
 
 	sdk "github.com/aliyun/aliyun-log-go-sdk"
+
+	"github.com/porthygiene/porthygiene/shared/logstore"
 )
 
 // Log is one log entry. SLS values are strings.
-type Log struct {
-	Time     time.Time
-	Contents map[string]string
-}
+type Log = logstore.Log
 
 // MaxLogsPerPut is the most logs one PutLogs call takes (the SLS limit per
 // log group).
@@ -127,16 +125,13 @@ func fromProto(g *sdk.LogGroup, l *sdk.Log) Log {
 	return out
 }
 
-// CursorFrom says where GetCursor starts: CursorBegin, CursorEnd or CursorAt(t).
+// CursorFrom says where GetCursor starts: CursorBegin or CursorEnd.
 type CursorFrom string
 
 const (
 	CursorBegin CursorFrom = "begin"
 	CursorEnd   CursorFrom = "end"
 )
-
-// CursorAt is the cursor of the first group received at or after t (seconds).
-func CursorAt(t time.Time) CursorFrom { return CursorFrom(strconv.FormatInt(t.Unix(), 10)) }
 
 // Cursor returns a shard cursor.
 func (c *Client) Cursor(ctx context.Context, project, logstore string, shard int, from CursorFrom) (string, error) {

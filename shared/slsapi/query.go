@@ -3,45 +3,45 @@ package slsapi
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	sdk "github.com/aliyun/aliyun-log-go-sdk"
+
+	"github.com/porthygiene/porthygiene/shared/logstore"
 )
 
-// MaxPageLines is the most rows a search-only GetLogs request returns.
-const MaxPageLines = 100
+// maxPageLines is the most rows a search-only GetLogs request returns.
+const maxPageLines = logstore.MaxPageLines
 
 // incompleteAttempts bounds re-issuing a query whose progress is Incomplete.
 const incompleteAttempts = 8
 
-// Page selects rows of a search-only query: Lines (1..MaxPageLines, 0 means
-// MaxPageLines) from Offset, oldest first unless Reverse. SQL queries ignore
-// it (they page with LIMIT).
-type Page struct {
-	Lines   int
-	Offset  int
-	Reverse bool
-}
+// Page selects rows of a search-only query: Lines (1..logstore.MaxPageLines,
+// 0 means logstore.MaxPageLines) from Offset, oldest first unless Reverse.
+// SQL queries ignore it (they page with LIMIT).
+type Page = logstore.Page
+
+// The Client is the ledger's log store.
+var _ logstore.Store = (*Client)(nil)
 
 // Query runs query ("<search>" or "<search> | <SQL>") over the logs whose time
 // is in [from, to) (whole seconds: from rounds down, to rounds up) and returns
 // the rows, every value a string; rows carry __time__, __topic__, __source__.
-// A search-only query is paged MaxPageLines at a time until exhausted; an SQL
-// query is one request (its LIMIT, default 100, bounds the rows). A response
-// whose progress is Incomplete is re-issued.
+// A search-only query is paged logstore.MaxPageLines at a time until
+// exhausted; an SQL query is one request (its LIMIT, default 100, bounds the
+// rows). A response whose progress is Incomplete is re-issued.
 func (c *Client) Query(ctx context.Context, project, logstore string, from, to time.Time, query string) ([]map[string]string, error) {
 	if hasSQL(query) {
 		return c.QueryPage(ctx, project, logstore, from, to, query, Page{})
 	}
 	var all []map[string]string
-	for off := 0; ; off += MaxPageLines {
-		rows, err := c.QueryPage(ctx, project, logstore, from, to, query, Page{Lines: MaxPageLines, Offset: off})
+	for off := 0; ; off += maxPageLines {
+		rows, err := c.QueryPage(ctx, project, logstore, from, to, query, Page{Lines: maxPageLines, Offset: off})
 		if err != nil {
 			return nil, err
 		}
 		all = append(all, rows...)
-		if len(rows) < MaxPageLines {
+		if len(rows) < maxPageLines {
 			return all, nil
 		}
 	}
@@ -60,8 +60,8 @@ func (c *Client) QueryPage(ctx context.Context, project, logstore string, from, 
 	req := &sdk.GetLogRequest{From: f, To: t, Query: query}
 	if !hasSQL(query) {
 		lines := p.Lines
-		if lines <= 0 || lines > MaxPageLines {
-			lines = MaxPageLines
+		if lines <= 0 || lines > maxPageLines {
+			lines = maxPageLines
 		}
 		req.Lines, req.Offset, req.Reverse = int64(lines), int64(max(p.Offset, 0)), p.Reverse
 	}
@@ -111,10 +111,4 @@ func hasSQL(query string) bool {
 		}
 	}
 	return false
-}
-
-// Quote returns s as a double-quoted SLS search value (exact phrase), with
-// backslashes and quotes escaped.
-func Quote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }

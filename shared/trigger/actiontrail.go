@@ -131,12 +131,6 @@ func (r ActionTrailRecord) Resources(typ string) []string {
 	return ids
 }
 
-// DecodeActionTrail decodes one ActionTrail record strictly. Required:
-// eventId, eventName, eventTime.
-func DecodeActionTrail(b []byte) (ActionTrailRecord, error) {
-	return decodeActionTrail(KindActionTrail, "", b)
-}
-
 func decodeActionTrail(kind Kind, prefix string, b []byte) (ActionTrailRecord, error) {
 	var times struct {
 		EventTime string `json:"eventTime"`

@@ -63,6 +63,8 @@ func (e TimerEvent) DecodePayload(v any) error {
 	if errors.As(err, &te) && te.Field != "" {
 		return &DecodeError{Kind: KindTimer, Field: "payload." + te.Field, Err: fmt.Errorf("want %s, got JSON %s", typeName(te.Type), te.Value)}
 	}
+	// encoding/json has no type for DisallowUnknownFields' error
+	// (golang/go#29035): its text is the only way to name the field.
 	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
 		return &DecodeError{Kind: KindTimer, Field: "payload." + strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`), Err: errors.New("unknown field")}
 	}
