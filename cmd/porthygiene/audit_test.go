@@ -371,3 +371,55 @@ func TestAuditRegions(t *testing.T) {
 	rep = decodeAudit(t, stdout)
 	require.Equal(t, auditCount{Name: "cn-beijing"}, rep.Totals.ByRegion[1])
 }
+
+// audit reads groups through the guard's observer, owners' decisions
+// included: a rule its owner chose to keep (a DingTalk "keep" recorded by the
+// approve function) is reported as exempt, not as a finding, exactly as the
+// guard leaves it open. An expired keep, or one on another group, keeps
+// nothing.
+func TestAuditHonoursAnOwnersKeepDecision(t *testing.T) {
+	ep, ledgerFlags := auditRichWorld(t)
+	cf := cloudFlags{endpoints: ep, ledgerProject: "ph-ledger", ledgerLogstore: "ledger"}
+	conn, err := cf.open(&cliEnv{getenv: func(string) string { return "" }}, true)
+	require.NoError(t, err)
+	attr, err := conn.ecs.DescribeRules(t.Context(), "sg-db")
+	require.NoError(t, err)
+	var mysql string
+	for _, r := range attr.Rules {
+		if r.Ports.From == 3306 {
+			mysql = r.ID
+		}
+	}
+	require.NotEmpty(t, mysql)
+	now := time.Now().UTC()
+	keep := func(group, link string, at, until time.Time) ledger.Record {
+		return ledger.NewDecision(ledger.Meta{Time: at, Function: "approve", GroupID: group, Region: "cn-hangzhou", RuleID: mysql, EventID: link},
+			ledger.Decision{Action: "exempt", Target: group + "/" + mysql, By: "carol", Until: until, Reason: "migration window", Via: "dingtalk"})
+	}
+	// Before the decision: mysql is a finding.
+	code, stdout, stderr := runCLI(t, append([]string{"audit", "--endpoints", ep, "--json", "--days", "0"}, ledgerFlags...)...)
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	require.NotNil(t, findingOf(decodeAudit(t, stdout), "sg-db"))
+
+	// An expired keep and a keep on another group change nothing.
+	require.NoError(t, conn.ledger.Append(t.Context(), keep("sg-db", "link-old", now.Add(-2*time.Hour), now.Add(-time.Hour)), keep("sg-web", "link-other", now.Add(-2*time.Hour), now.Add(72*time.Hour))))
+	code, stdout, stderr = runCLI(t, append([]string{"audit", "--endpoints", ep, "--json", "--days", "0"}, ledgerFlags...)...)
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	require.NotNil(t, findingOf(decodeAudit(t, stdout), "sg-db"), "an expired keep keeps nothing")
+
+	// An active keep: exempt, with who kept it and why.
+	require.NoError(t, conn.ledger.Append(t.Context(), keep("sg-db", "link-1", now.Add(-time.Minute), now.Add(72*time.Hour))))
+	code, stdout, stderr = runCLI(t, append([]string{"audit", "--endpoints", ep, "--json", "--days", "0"}, ledgerFlags...)...)
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	rep := decodeAudit(t, stdout)
+	require.Nil(t, findingOf(rep, "sg-db"), "the owner kept it: not a finding")
+	var kept *auditFinding
+	for i := range rep.Exempted {
+		if rep.Exempted[i].GroupID == "sg-db" && rep.Exempted[i].RuleID == mysql {
+			kept = &rep.Exempted[i]
+		}
+	}
+	require.NotNil(t, kept, "reported as exempt: %+v", rep.Exempted)
+	require.Equal(t, "carol", kept.Exempt.Owner)
+	require.Equal(t, "ledger", kept.Exempt.Source)
+}
