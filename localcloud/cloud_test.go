@@ -149,7 +149,9 @@ func TestFaultsReachTheSDKAndTheFunctions(t *testing.T) {
 	lctest.Settle(t, c)
 	n := 0
 	for _, in := range c.Runtime.Invocations() {
-		if in.Trigger == "actiontrail-events" {
+		// The guard's own revoke arrives by EventBridge too (and is ignored):
+		// count the deliveries of the human's call.
+		if in.Trigger == "actiontrail-events" && !strings.Contains(in.Response, "caused by our own role") {
 			n++
 		}
 	}
