@@ -3,6 +3,7 @@ package localcloud
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -59,6 +60,12 @@ type Options struct {
 	// Trail is the ActionTrail trail name; its logstore is actiontrail_<trail>.
 	// Default: the first log trigger whose logstore starts with "actiontrail_".
 	Trail string
+	// SLSIndexDelay is how long SLS takes to make a received log searchable by
+	// GetLogs (real SLS: about 3 s); 0, the default, makes it searchable at
+	// once. It runs on the wall clock or the virtual clock, whichever passes
+	// it first (localcloud/sls/QUERY.md). POST /_localcloud/sls/index-delay
+	// changes it while localcloud runs.
+	SLSIndexDelay time.Duration
 }
 
 // Cloud is a running localcloud.
@@ -190,7 +197,7 @@ func Start(opts Options) (*Cloud, error) {
 	}
 
 	c.ECS = ecs.New(ecs.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Trail: actiontrail.SinkFunc(c.emit), DefaultRegion: c.region})
-	c.SLS = sls.New(sls.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults})
+	c.SLS = sls.New(sls.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, IndexDelay: opts.SLSIndexDelay})
 	c.DingTalk = dingtalk.New(dingtalk.Config{Clock: c.Clock, Stats: c.Stats, Faults: c.Faults})
 	c.Runtime = fcrt.New(fcrt.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, AccountID: auth.AccountID, LogDir: opts.LogDir})
 	c.FC = fcapi.New(fcapi.Config{Auth: c.Auth, Runtime: c.Runtime, Clock: c.Clock, Stats: c.Stats, Faults: c.Faults,
@@ -246,17 +253,24 @@ func (c *Cloud) load(s Seed) error {
 		return fmt.Errorf("localcloud: seed: %w", err)
 	}
 	for _, p := range s.Projects {
-		if err := c.ensureLogstore(p.Name, ""); err != nil {
+		if err := c.ensureLogstore(p.Name, "", false); err != nil {
 			return err
 		}
 		for _, ls := range p.Logstores {
 			if err := c.SLS.CreateLogstore(p.Name, ls.Name, max(ls.Shards, 1)); err != nil {
 				return fmt.Errorf("localcloud: seed logstore %s/%s: %w", p.Name, ls.Name, err)
 			}
+			if ls.NoIndex {
+				continue
+			}
+			if err := c.SLS.CreateIndex(p.Name, ls.Name, nil); err != nil {
+				return fmt.Errorf("localcloud: seed logstore %s/%s: index: %w", p.Name, ls.Name, err)
+			}
 		}
 	}
+	// VPC flow logs create their logstore with an index.
 	for _, fl := range s.FlowLogs {
-		if err := c.ensureLogstore(fl.ProjectName, fl.LogStoreName); err != nil {
+		if err := c.ensureLogstore(fl.ProjectName, fl.LogStoreName, true); err != nil {
 			return err
 		}
 	}
@@ -271,7 +285,11 @@ func (c *Cloud) load(s Seed) error {
 	return nil
 }
 
-func (c *Cloud) ensureLogstore(project, logstore string) error {
+// ensureLogstore creates a project and (unless logstore is empty) a logstore
+// in it, unless they exist. A logstore it creates gets SLS's default index when
+// indexed, as the service or the operator's setup that creates it in a real
+// account gives it one; an existing logstore (a seed's) is left as it is.
+func (c *Cloud) ensureLogstore(project, logstore string, indexed bool) error {
 	// CreateProject leaves an existing project as it is.
 	if err := c.SLS.CreateProject(project); err != nil {
 		return fmt.Errorf("localcloud: create project %s: %w", project, err)
@@ -279,8 +297,18 @@ func (c *Cloud) ensureLogstore(project, logstore string) error {
 	if logstore == "" {
 		return nil
 	}
+	_, err := c.SLS.Shards(project, logstore)
+	existed := err == nil
+	if err != nil && !errors.Is(err, sls.ErrLogStoreNotExist) {
+		return fmt.Errorf("localcloud: logstore %s/%s: %w", project, logstore, err)
+	}
 	if err := c.SLS.CreateLogstore(project, logstore, 2); err != nil {
 		return fmt.Errorf("localcloud: create logstore %s/%s: %w", project, logstore, err)
+	}
+	if indexed && !existed {
+		if err := c.SLS.CreateIndex(project, logstore, nil); err != nil {
+			return fmt.Errorf("localcloud: index logstore %s/%s: %w", project, logstore, err)
+		}
 	}
 	return nil
 }
@@ -382,9 +410,10 @@ func (c *Cloud) registerFunction(fn sconfig.Function) error {
 			return fmt.Errorf("localcloud: function %s trigger %s: %w", fn.Resource, t.Name, err)
 		}
 	}
-	// The ledger logstore the function writes to exists in a prepared account.
+	// The ledger logstore the function writes to exists in a prepared account,
+	// with the index the operator's setup gives it.
 	if p, ls := env["LEDGER_PROJECT"], env["LEDGER_LOGSTORE"]; p != "" && ls != "" {
-		if err := c.ensureLogstore(p, ls); err != nil {
+		if err := c.ensureLogstore(p, ls, true); err != nil {
 			return err
 		}
 	}

@@ -162,6 +162,23 @@ func (c *Cloud) control(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, req)
 	case "GET world":
 		writeJSON(w, 200, c.ECS.World())
+	case "GET sls/index-delay":
+		writeJSON(w, 200, map[string]string{"indexDelay": c.SLS.IndexDelay().String()})
+	case "POST sls/index-delay":
+		var req struct {
+			IndexDelay string `json:"indexDelay"`
+		}
+		if err := decodeStrict(r, &req); err != nil {
+			controlError(w, 400, "%v", err)
+			return
+		}
+		d, err := parseDuration(req.IndexDelay)
+		if err != nil || d < 0 {
+			controlError(w, 400, "indexDelay %q: want a non-negative duration like 0s or 3s", req.IndexDelay)
+			return
+		}
+		c.SLS.SetIndexDelay(d)
+		writeJSON(w, 200, map[string]string{"indexDelay": d.String()})
 	default:
 		controlError(w, 404, "unknown control endpoint %s /_localcloud/%s", r.Method, path)
 	}

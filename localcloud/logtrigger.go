@@ -29,11 +29,13 @@ type logTrigger struct {
 
 func (c *Cloud) wireLogTrigger(fn sconfig.Function, t sconfig.Trigger) error {
 	lc := t.Log
-	if err := c.ensureLogstore(lc.Project, lc.Logstore); err != nil {
+	// ActionTrail creates its actiontrail_<trail> logstore with an index; a
+	// trigger reads by cursor and needs none.
+	if err := c.ensureLogstore(lc.Project, lc.Logstore, strings.HasPrefix(lc.Logstore, "actiontrail_")); err != nil {
 		return err
 	}
 	if lc.LogProject != "" && lc.LogLogstore != "" {
-		if err := c.ensureLogstore(lc.LogProject, lc.LogLogstore); err != nil {
+		if err := c.ensureLogstore(lc.LogProject, lc.LogLogstore, false); err != nil {
 			return err
 		}
 	}

@@ -37,10 +37,13 @@ type SeedProject struct {
 	Logstores []SeedLogstore `json:"Logstores,omitempty"`
 }
 
-// SeedLogstore is one logstore.
+// SeedLogstore is one logstore. It gets SLS's default index (as a prepared
+// account's logstores have one) unless NoIndex is set: GetLogs on it then
+// fails with IndexConfigNotExist, as on a real logstore nobody indexed.
 type SeedLogstore struct {
-	Name   string `json:"Name"`
-	Shards int    `json:"Shards,omitempty"`
+	Name    string `json:"Name"`
+	Shards  int    `json:"Shards,omitempty"`
+	NoIndex bool   `json:"NoIndex,omitempty"`
 }
 
 // FlowLog is a VPC flow log on one ENI (ResourceType NetworkInterface), a

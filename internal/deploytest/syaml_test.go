@@ -559,17 +559,13 @@ func checkEventBridge(at func(string, ...any), tr trigger) {
 }
 
 // intField reads a number that fc3 types as a string ("3") but also takes as a number.
-func intField(raw json.RawMessage) (int, bool) {
-	if len(raw) == 0 {
-		return 0, false
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		n, err := strconv.Atoi(s)
-		return n, err == nil
-	}
+// apiInt reads a field the FC 3.0 API types as an integer: a JSON number
+// only. fc3 sends triggerConfig to the API unchanged (its schema says string
+// for jobConfig, and does not check trigger configs anyway), and the API
+// refuses "5".
+func apiInt(raw json.RawMessage) (int, bool) {
 	var n int
-	return n, json.Unmarshal(raw, &n) == nil
+	return n, len(raw) > 0 && json.Unmarshal(raw, &n) == nil
 }
 
 func checkLogTrigger(at func(string, ...any), tr trigger, region string) {
@@ -593,11 +589,11 @@ func checkLogTrigger(at func(string, ...any), tr trigger, region string) {
 	if c.SourceConfig.Logstore == "" {
 		at("sourceConfig.logstore is missing")
 	}
-	if n, ok := intField(c.JobConfig.TriggerInterval); !ok || n < 3 || n > 600 {
-		at("jobConfig.triggerInterval %s: want 3..600 seconds", c.JobConfig.TriggerInterval)
+	if n, ok := apiInt(c.JobConfig.TriggerInterval); !ok || n < 3 || n > 600 {
+		at("jobConfig.triggerInterval %s: want an integer (not a string: the FC 3.0 API types it integer), 3..600 seconds", c.JobConfig.TriggerInterval)
 	}
-	if n, ok := intField(c.JobConfig.MaxRetryTime); !ok || n < 0 || n > 100 {
-		at("jobConfig.maxRetryTime %s: want 0..100", c.JobConfig.MaxRetryTime)
+	if n, ok := apiInt(c.JobConfig.MaxRetryTime); !ok || n < 0 || n > 100 {
+		at("jobConfig.maxRetryTime %s: want an integer (not a string: the FC 3.0 API types it integer), 0..100", c.JobConfig.MaxRetryTime)
 	}
 	switch {
 	case c.LogConfig.Project == "" || c.LogConfig.Logstore == "":

@@ -793,6 +793,8 @@ func runContract(t *testing.T, newClient func(t *testing.T) *ecs.Client, env con
 		requireCode(t, err, 404, "InvalidPrefixListId.NotFound")
 	})
 
+	s.prefixListCases(t)
+
 	t.Run("GroupIsRegional", func(t *testing.T) {
 		sg := s.newGroup(t, "")
 		other := "cn-shanghai"

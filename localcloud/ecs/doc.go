@@ -31,8 +31,9 @@
 //     (one bad permission among 100 adds nothing; an unknown rule id among
 //     several revokes nothing).
 //   - ActionTrail: after every successful write (Create/DeleteSecurityGroup,
-//     Authorize*, Revoke*, Modify*, Join/LeaveSecurityGroup, Tag/UntagResources)
-//     one actiontrail.Record is emitted, after the state lock is released, so
+//     Authorize*, Revoke*, Modify*, Join/LeaveSecurityGroup, Tag/UntagResources,
+//     Create/Modify/DeletePrefixList) one actiontrail.Record is emitted, after
+//     the state lock is released, so
 //     a consumer triggered by it reads the new state. requestParameters holds
 //     the API parameters as sent (dotted keys such as Permissions.1.PortRange),
 //     without the signing/common parameters, plus AcsHost and AcsProduct.
@@ -62,6 +63,34 @@
 //     resource. The 1,000-rules-per-ENI quota is not enforced.
 //   - Enterprise groups: InnerAccessPolicy Drop, no Drop rules, no group peers.
 //
+// # Prefix lists
+//
+//   - A rule naming a list (SourcePrefixListId / DestPrefixListId) matches the
+//     list's entries at the time of the check (Decide), so ModifyPrefixList
+//     widens or narrows what the rule lets through at once. ActionTrail
+//     records of the prefix-list writes name the list in
+//     referencedResources["ACS::ECS::PrefixList"] (and, but for Create, in
+//     requestParameters.PrefixListId).
+//   - CreatePrefixList: PrefixListName (2–128, a letter first; letters,
+//     digits, ':', '_', '.', '-'; not http://, https://, com.aliyun,
+//     com.alibabacloud), AddressFamily IPv4|IPv6 and MaxEntries 1–200 are
+//     required; MaxEntries and the family never change. Entry.N.Cidr is a
+//     network in standard form (10.0.0.1/8 is refused) or one address (stored
+//     as /32 or /128; IPv6 printed normalised); one family per list; no CIDR
+//     twice (10.0.0.1 = 10.0.0.1/32); at most MaxEntries. Descriptions: list
+//     2–256, entry 2–32 characters. ClientToken makes it idempotent.
+//   - ModifyPrefixList: AddEntry.N of a CIDR the list holds changes its
+//     description; a CIDR in both AddEntry and RemoveEntry, or twice in one
+//     of them, is refused; the result must fit MaxEntries. All or nothing.
+//   - DeletePrefixList: refused (400 NotAllowed.AssociationExist) while any
+//     group of the region has a rule naming the list.
+//   - DescribePrefixLists (PrefixListId.N ≤ 100, PrefixListName exact,
+//     AddressFamily; AssociationCount = referencing groups) and
+//     DescribePrefixListAssociations (ResourceType "securitygroup") page with
+//     MaxResults 1–100 (default 10) and NextToken, in creation order.
+//   - [UNCONFIRMED] a rule referencing a list counting MaxEntries rules against
+//     the 200-rule quota is not enforced, nor is any quota of lists per region.
+//
 // # Error codes chosen without a primary source
 //
 // Documented codes (aliyun-facts §1.12 and the current API pages) are used
@@ -74,12 +103,19 @@
 // InvalidParameter.Conflict for InstanceId together with NetworkInterfaceId;
 // InvalidResourceType.NotSupported, InvalidResourceId.NotFound and
 // InvalidTagCount for tags; InvalidRegionId.NotFound; HTTP 400 for
-// InvalidAction.NotFound.
+// InvalidAction.NotFound. For prefix lists (the documented codes are
+// InvalidPrefixListId.NotFound 404 and NotAllowed.AssociationExist 400):
+// InvalidPrefixListName.Malformed, InvalidParameter.AddressFamily,
+// InvalidParameter.MaxEntries, InvalidCidr.Malformed,
+// InvalidCidr.AddressFamilyMismatch, InvalidCidr.Duplicate,
+// InvalidParameter.EntriesExceedMaxEntries (all 400) and
+// InvalidPrefixListEntry.NotFound (404, RemoveEntry of a CIDR the list lacks,
+// refused here although the real API may accept it).
 //
 // # Not emulated
 //
 // XML responses (Format is ignored, JSON is always returned), ClientToken
-// idempotency other than CreateSecurityGroup's, DryRun, classic network,
+// idempotency other than CreateSecurityGroup's and CreatePrefixList's, DryRun, classic network,
 // port lists (PortRangeListId), IANA protocol numbers, RAM authorization
 // (every known key may call every action), DescribeSecurityGroups'
 // FuzzyQuery/IsQueryEcsCount, and the rule that an ENI cannot be in basic and

@@ -150,7 +150,25 @@ type prefixList struct {
 	id, name, desc, family string
 	maxEntries             int
 	created                int64
+	seq                    uint64 // creation order
 	entries                []plEntry
+}
+
+// find returns the index of the entry covering the same network as p, or -1.
+func (pl *prefixList) find(p netip.Prefix) int {
+	return slices.IndexFunc(pl.entries, func(e plEntry) bool { return e.cidr.Masked() == p.Masked() && e.cidr.Bits() == p.Bits() })
+}
+
+// associations returns the groups of reg with a rule referencing the list,
+// in creation order.
+func (reg *region) associations(id string) []*group {
+	var out []*group
+	for _, g := range reg.sortedGroups() {
+		if slices.ContainsFunc(g.rules, func(r rule) bool { return r.kind == peerPrefixList && r.ref == id }) {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 type plEntry struct {

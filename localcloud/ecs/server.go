@@ -139,7 +139,12 @@ var handlers = map[string]handler{
 	"TagResources":                   {(*Server).tagResources, true},
 	"UntagResources":                 {(*Server).untagResources, true},
 	"ListTagResources":               {(*Server).listTagResources, false},
+	"CreatePrefixList":               {(*Server).createPrefixList, true},
+	"ModifyPrefixList":               {(*Server).modifyPrefixList, true},
+	"DeletePrefixList":               {(*Server).deletePrefixList, true},
+	"DescribePrefixLists":            {(*Server).describePrefixLists, false},
 	"DescribePrefixListAttributes":   {(*Server).describePrefixListAttributes, false},
+	"DescribePrefixListAssociations": {(*Server).describePrefixListAssociations, false},
 }
 
 // Actions lists the served actions, sorted.

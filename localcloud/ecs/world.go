@@ -403,7 +403,7 @@ func (s *Server) loadPrefixList(reg *region, pw PrefixList, where string) error 
 	if pw.PrefixListID == "" || reg.prefixLists[pw.PrefixListID] != nil {
 		return fmt.Errorf("%s: prefix list id %q empty or repeated", where, pw.PrefixListID)
 	}
-	pl := &prefixList{id: pw.PrefixListID, name: pw.PrefixListName, desc: pw.Description, family: pw.AddressFamily, maxEntries: pw.MaxEntries}
+	pl := &prefixList{id: pw.PrefixListID, name: pw.PrefixListName, desc: pw.Description, family: pw.AddressFamily, maxEntries: pw.MaxEntries, seq: s.nextSeq()}
 	switch pl.family {
 	case "":
 		pl.family = "IPv4"

@@ -102,6 +102,7 @@ func subject(rec actiontrail.Record, region, account string) string {
 		{"SecurityGroupId", "ACS::ECS::SecurityGroup", "securitygroup"},
 		{"NetworkInterfaceId", "ACS::ECS::NetworkInterface", "networkinterface"},
 		{"InstanceId", "ACS::ECS::Instance", "instance"},
+		{"PrefixListId", "ACS::ECS::PrefixList", "prefixlist"},
 	} {
 		if id, ok := rec.RequestParameters[r.param].(string); ok && id != "" {
 			return base + r.kind + "/" + id

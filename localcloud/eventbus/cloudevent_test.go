@@ -85,6 +85,16 @@ func TestCloudEventVariants(t *testing.T) {
 	rec.ReferencedResources = map[string][]string{"ACS::ECS::SecurityGroup": {"sg-2"}}
 	require.Equal(t, "acs:ecs:cn-hangzhou:1234567890123456:securitygroup/sg-2", CloudEvent(rec, "").Subject)
 
+	// Prefix-list calls name a list, not a group: by parameter, or (a
+	// CreatePrefixList) only by the resource the call created.
+	rec.ReferencedResources = nil
+	rec.RequestParameters = map[string]any{"PrefixListId": "pl-1", "AddEntry.1.Cidr": "0.0.0.0/0"}
+	require.Equal(t, "acs:ecs:cn-hangzhou:1234567890123456:prefixlist/pl-1", CloudEvent(rec, "").Subject)
+	rec.RequestParameters = map[string]any{"PrefixListName": "office"}
+	rec.ReferencedResources = map[string][]string{"ACS::ECS::PrefixList": {"pl-2"}}
+	require.Equal(t, "acs:ecs:cn-hangzhou:1234567890123456:prefixlist/pl-2", CloudEvent(rec, "").Subject)
+
+	rec.RequestParameters = nil
 	rec.ReferencedResources = nil
 	require.Equal(t, "acs:ecs:cn-hangzhou:1234567890123456:*", CloudEvent(rec, "").Subject)
 }

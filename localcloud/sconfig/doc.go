@@ -22,7 +22,11 @@
 //     resources.drift.props.triggers[ecs-sg-changes].triggerConfig.cronExpression).
 //     Fields localcloud does not use are ignored, not checked.
 //   - Numbers and booleans are accepted in the string form fc3 also accepts
-//     ("3" or 3, "true" or true); environment values may be any scalar.
+//     ("3" or 3, "true" or true); environment values may be any scalar. The
+//     exceptions are a log trigger's jobConfig.maxRetryTime and
+//     jobConfig.triggerInterval: fc3 passes triggerConfig to the FC 3.0 API
+//     unchanged and the API types them as integers, so a string there (even
+//     "3", or an ${env()} value) is an error wrapping ErrNotInteger.
 //   - Defaults are fc3's: timeout 3 s, memory 512 MB, eventbridge
 //     triggerEnable true, log jobConfig triggerInterval 60 s and maxRetryTime 3.
 //     Timer and log triggers must state enable (fc3's schema requires it and

@@ -534,12 +534,12 @@ func (p *parser) logTrigger(t, cfg ref) (*LogConfig, error) {
 		return nil, err
 	}
 	job := cfg.child("jobConfig")
-	secs, err := p.intIn(job.child("triggerInterval"), 60, 3, 600)
+	secs, err := p.apiIntIn(job.child("triggerInterval"), "jobConfig.triggerInterval", 60, 3, 600)
 	if err != nil {
 		return nil, err
 	}
 	lc.Interval = time.Duration(secs) * time.Second
-	if lc.MaxRetry, err = p.intIn(job.child("maxRetryTime"), 3, 0, 100); err != nil {
+	if lc.MaxRetry, err = p.apiIntIn(job.child("maxRetryTime"), "jobConfig.maxRetryTime", 3, 0, 100); err != nil {
 		return nil, err
 	}
 	logCfg := cfg.child("logConfig")
@@ -625,6 +625,16 @@ func (p *parser) intIn(r ref, def, lo, hi int) (int, error) {
 		return 0, p.errf(r, "%d is out of range %d–%d", n, lo, hi)
 	}
 	return n, nil
+}
+
+// apiIntIn reads a field that fc3 passes to the FC 3.0 API unchanged and the
+// API types as an integer: a YAML number in [lo, hi], def when absent. A
+// string, even "3", is refused as the API would refuse it (ErrNotInteger).
+func (p *parser) apiIntIn(r ref, name string, def, lo, hi int) (int, error) {
+	if !r.missing() && r.n.Kind == yaml.ScalarNode && r.n.ShortTag() == "!!str" {
+		return 0, p.errAt(r.line, r.path, fmt.Errorf("%w, not the string %q: the FC 3.0 API types %s as an integer (write it unquoted)", ErrNotInteger, r.n.Value, name))
+	}
+	return p.intIn(r, def, lo, hi)
 }
 
 // optBool reads a boolean (true or "true"); def when absent.

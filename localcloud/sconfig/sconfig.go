@@ -2,6 +2,7 @@ package sconfig
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -106,6 +107,12 @@ type HTTPConfig struct {
 	Methods  []string
 	AuthType string // anonymous | function | jwt
 }
+
+// ErrNotInteger is wrapped by the *Error for a field the FC 3.0 API types as
+// an integer that the s.yaml gives as a string (jobConfig.maxRetryTime and
+// jobConfig.triggerInterval of a log trigger): fc3 sends triggerConfig to the
+// API unchanged, and the API refuses the string.
+var ErrNotInteger = errors.New("must be an integer")
 
 // Error is a problem in the s.yaml, located by line and field path.
 type Error struct {

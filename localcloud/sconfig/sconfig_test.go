@@ -266,3 +266,61 @@ resources:
 	var v any
 	require.NoError(t, json.Unmarshal(eb.Pattern, &v))
 }
+
+// The FC 3.0 API types a log trigger's jobConfig.maxRetryTime and
+// triggerInterval as integers: a string is refused wherever it comes from
+// (quoted, or an ${env()} value, which renders as a string), a number is
+// accepted (literal or a ${vars} number).
+func TestJobConfigIntegersOnly(t *testing.T) {
+	const tmpl = `
+vars:
+  interval: 30
+resources:
+  fn:
+    component: fc3
+    props:
+      region: cn-hangzhou
+      functionName: fn
+      runtime: go1
+      handler: main
+      code: code
+      triggers:
+        - triggerName: sls
+          triggerType: log
+          sourceArn: acs:log:cn-hangzhou:123:project/p
+          triggerConfig:
+            sourceConfig:
+              logstore: s
+            jobConfig:
+              maxRetryTime: RETRY
+              triggerInterval: INTERVAL
+            logConfig:
+              project: p
+              logstore: l
+            enable: true
+`
+	parse := func(retry, interval string) (*Project, error) {
+		src := strings.NewReplacer("RETRY", retry, "INTERVAL", interval).Replace(tmpl)
+		return Parse([]byte(src), ".", env(map[string]string{"INTERVAL": "30"}))
+	}
+	p, err := parse("5", "${vars.interval}")
+	require.NoError(t, err)
+	require.Equal(t, 30*time.Second, p.Functions[0].Triggers[0].Log.Interval)
+	require.Equal(t, 5, p.Functions[0].Triggers[0].Log.MaxRetry)
+
+	for _, tc := range []struct{ retry, interval, field string }{
+		{`"5"`, "30", "jobConfig.maxRetryTime"},
+		{"5", `'30'`, "jobConfig.triggerInterval"},
+		{"5", `${env('INTERVAL')}`, "jobConfig.triggerInterval"},
+	} {
+		_, err := parse(tc.retry, tc.interval)
+		require.ErrorIs(t, err, ErrNotInteger, "%s/%s", tc.retry, tc.interval)
+		var se *Error
+		require.ErrorAs(t, err, &se)
+		require.Equal(t, "resources.fn.props.triggers[sls].triggerConfig."+tc.field, se.Field)
+		require.ErrorContains(t, err, "the FC 3.0 API types "+tc.field+" as an integer")
+	}
+	_, err = parse("5", "1.5")
+	require.Error(t, err)
+	require.NotErrorIs(t, err, ErrNotInteger, "a number that is not an integer is a different error")
+}

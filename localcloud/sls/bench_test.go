@@ -54,6 +54,7 @@ func loadFlows(tb testing.TB, srv *sls.Server, groups []sls.LogGroupInput) {
 	tb.Helper()
 	require.NoError(tb, srv.CreateProject("flow-proj"))
 	require.NoError(tb, srv.CreateLogstore("flow-proj", "flows", 2))
+	require.NoError(tb, srv.CreateIndex("flow-proj", "flows", nil))
 	for _, g := range groups {
 		_, err := srv.Append("flow-proj", "flows", g)
 		require.NoError(tb, err)

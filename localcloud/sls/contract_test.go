@@ -389,6 +389,44 @@ func runContract(t *testing.T, tg *target) {
 		})
 	})
 
+	t.Run("IndexRequiredAndCoversOnlyLaterLogs", func(t *testing.T) {
+		ls := tg.newLogstore(t, "index", 1)
+		require.NoError(t, c.PutLogs(p, ls, groupAt(tg.base, "t", map[string]string{"id": "old"})))
+		from, to := tg.base.Unix(), tg.base.Unix()+60
+		_, err := c.GetLogsV3(p, ls, &sdk.GetLogRequest{From: from, To: to, Query: "*"})
+		e := tg.requireRejected(t, err, 400, "IndexConfigNotExist")
+		require.Equal(t, "IndexConfigNotExist", e.Code, "documented for GetLogs: %s", e.Message)
+		_, err = c.GetIndex(p, ls)
+		require.Equal(t, "IndexConfigNotExist", tg.requireRejected(t, err, 400, "IndexConfigNotExist").Code)
+
+		require.NoError(t, c.CreateIndex(p, ls, contractIndex()))
+		tg.waitIndexed(t, ls)
+		require.NoError(t, c.PutLogs(p, ls, groupAt(tg.base, "t", map[string]string{"id": "new"})))
+		tg.eventually(t, "the log written after the index is searchable", func() error {
+			res, err := c.GetLogsV3(p, ls, &sdk.GetLogRequest{From: from, To: to, Query: "*"})
+			if err != nil {
+				return err
+			}
+			if got := ids(res.Logs); len(got) != 1 || got[0] != "new" {
+				return fmt.Errorf("rows %v, want only [new] (the log written before the index is not indexed)", got)
+			}
+			return nil
+		})
+		cur, err := c.GetCursor(p, ls, 0, "begin")
+		require.NoError(t, err)
+		gl, _, err := c.PullLogs(p, ls, 0, cur, "", 100)
+		require.NoError(t, err)
+		var pulledIDs []string
+		for _, g := range gl.LogGroups {
+			for _, m := range contents(g) {
+				if m["id"] == "old" || m["id"] == "new" {
+					pulledIDs = append(pulledIDs, m["id"])
+				}
+			}
+		}
+		require.Equal(t, []string{"old", "new"}, pulledIDs, "PullLogs reads what the index does not cover")
+	})
+
 	t.Run("GetLogs", func(t *testing.T) {
 		ls := tg.newLogstore(t, "query", 2)
 		require.NoError(t, c.CreateIndex(p, ls, contractIndex()))

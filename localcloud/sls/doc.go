@@ -37,6 +37,10 @@
 //     200 MiB; the intern table is never shrunk.
 //   - A query runs under the logstore's read lock and sees one consistent
 //     snapshot; appends wait for it.
+//   - GetLogs needs an index (else 400 IndexConfigNotExist) and sees only the
+//     groups received after the index was created, each once Config.IndexDelay
+//     has passed on the wall or the virtual clock (QUERY.md). PullLogs, the
+//     Go API's Query and the SLS trigger see every stored group at once.
 //   - Every HTTP request is counted once in Stats as ("sls", action, caller,
 //     error code), caller being the RAM user name, or the role name of
 //     assumed-role (STS) keys, or "" when authentication failed.

@@ -184,25 +184,64 @@ func (s *Server) listShards(c *call) error {
 	return nil
 }
 
-// ---- index (stored, not interpreted: every field is searchable) ---------------
+// ---- index ---------------------------------------------------------------------
+//
+// The index configuration is stored as sent (GetIndex returns it) and its
+// field list is not interpreted: every field is searchable as text and as a
+// number. What the index decides is whether GetLogs runs at all (400
+// IndexConfigNotExist without one) and which logs it sees: only those received
+// after the index was created (see QUERY.md).
+
+// checkIndexBody validates a CreateIndex/UpdateIndex body: a JSON object with
+// a full-text index (line), field indexes (keys) or both.
+func checkIndexBody(body []byte) error {
+	var idx struct {
+		Keys map[string]json.RawMessage `json:"keys"`
+		Line json.RawMessage            `json:"line"`
+	}
+	if err := json.Unmarshal(body, &idx); err != nil {
+		return errf(400, "PostBodyInvalid", "index configuration is not a JSON object: %v", err)
+	}
+	if len(idx.Keys) == 0 && (len(idx.Line) == 0 || string(idx.Line) == "null") {
+		return errf(400, "ParameterInvalid", "index configuration needs line (full-text index), keys (field indexes) or both")
+	}
+	return nil
+}
+
+func errIndexNotExist(ls *logstore) *Error {
+	return errf(400, "IndexConfigNotExist", "index config doesn't exist: logstore %s has no index", ls.name)
+}
+
+// createIndex installs the index of ls; from now on every shard's new groups
+// are indexed. ls.mu held for writing.
+func (ls *logstore) createIndex(body []byte) {
+	ls.index = bytes.Clone(body)
+	for _, sh := range ls.shards {
+		sh.indexFrom = sh.end()
+	}
+}
 
 func (s *Server) putIndex(c *call) error {
 	ls, err := s.logstore(c.project, c.logstore)
 	if err != nil {
 		return err
 	}
-	if !json.Valid(c.body) {
-		return errf(400, "PostBodyInvalid", "index configuration is not JSON")
+	if err := checkIndexBody(c.body); err != nil {
+		return err
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	switch {
-	case c.r.Method == http.MethodPost && ls.index != nil:
+	case c.r.Method == http.MethodPost && ls.hasIndex():
 		return errf(400, "IndexAlreadyExist", "index of logstore %s already exists", ls.name)
-	case c.r.Method == http.MethodPut && ls.index == nil:
-		return errf(404, "IndexConfigNotExist", "index of logstore %s does not exist", ls.name)
+	case c.r.Method == http.MethodPost:
+		ls.createIndex(c.body)
+	case !ls.hasIndex():
+		return errIndexNotExist(ls)
+	default:
+		// An update changes the configuration, not which logs are indexed.
+		ls.index = bytes.Clone(c.body)
 	}
-	ls.index = bytes.Clone(c.body)
 	return ok(c)
 }
 
@@ -215,7 +254,7 @@ func (s *Server) getIndex(c *call) error {
 	idx := ls.index
 	ls.mu.RUnlock()
 	if idx == nil {
-		return errf(404, "IndexConfigNotExist", "index of logstore %s does not exist", ls.name)
+		return errIndexNotExist(ls)
 	}
 	c.w.Header().Set("Content-Type", "application/json")
 	c.w.WriteHeader(200)
@@ -223,6 +262,8 @@ func (s *Server) getIndex(c *call) error {
 	return nil
 }
 
+// deleteIndex drops the index: GetLogs fails again, and an index created
+// later covers only what is written after it.
 func (s *Server) deleteIndex(c *call) error {
 	ls, err := s.logstore(c.project, c.logstore)
 	if err != nil {
@@ -230,8 +271,8 @@ func (s *Server) deleteIndex(c *call) error {
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	if ls.index == nil {
-		return errf(404, "IndexConfigNotExist", "index of logstore %s does not exist", ls.name)
+	if !ls.hasIndex() {
+		return errIndexNotExist(ls)
 	}
 	ls.index = nil
 	return ok(c)
@@ -265,9 +306,9 @@ func (s *Server) putLogs(c *call) error {
 			return errf(400, "ParameterInvalid", "key is required for /shards/route")
 		}
 	}
-	now := s.now()
+	now, wall := s.now(), s.wallNow()
 	ls.mu.Lock()
-	shard := ls.appendGroup(ls.buildProtoGroup(&lg, now), hashKey)
+	shard := ls.appendGroup(ls.buildProtoGroup(&lg, now), hashKey, wall)
 	ls.mu.Unlock()
 	s.fireAppend(c.project, c.logstore, shard)
 	return ok(c)
@@ -423,6 +464,12 @@ func (s *Server) getLogs(c *call) error {
 	if err != nil {
 		return err
 	}
+	ls.mu.RLock()
+	indexed := ls.hasIndex()
+	ls.mu.RUnlock()
+	if !indexed {
+		return errNoIndexForQuery(ls)
+	}
 	var req getLogsRequest
 	if err := json.Unmarshal(c.body, &req); err != nil {
 		return errf(400, "PostBodyInvalid", "invalid GetLogs body: %v", err)
@@ -441,7 +488,8 @@ func (s *Server) getLogs(c *call) error {
 		return errf(400, "InvalidOffset", "offset %d must not be negative", req.Offset)
 	}
 	start := time.Now()
-	res, err := ls.run(queryRequest{from: req.From, to: req.To, topic: req.Topic, query: req.Query, line: int(line), offset: int(req.Offset), reverse: req.Reverse})
+	res, err := ls.run(queryRequest{from: req.From, to: req.To, topic: req.Topic, query: req.Query, line: int(line), offset: int(req.Offset), reverse: req.Reverse,
+		index: s.indexView()})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // queryRequest is one GetLogs (or Query) call.
@@ -17,6 +18,36 @@ type queryRequest struct {
 	line     int // search-only page size; -1: no limit
 	offset   int
 	reverse  bool
+	// index restricts the query to what the logstore's index lets GetLogs
+	// see; nil (the Go API's Query) sees every stored log, like PullLogs.
+	index *indexView
+}
+
+// indexView is what GetLogs may see at one instant: the groups the index
+// covers (received after it was created), each once the index delay has
+// passed since it was received, on the wall clock or on the virtual clock,
+// whichever comes first (the virtual clock moving on models time passing).
+type indexView struct {
+	delay            time.Duration
+	wallCut, virtCut int64 // unix ns: a group received at or before either is searchable
+}
+
+func (s *Server) indexView() *indexView {
+	d := s.IndexDelay()
+	return &indexView{delay: d, wallCut: unixNano(s.wallNow().Add(-d)), virtCut: unixNano(s.now().Add(-d))}
+}
+
+// searchable reports whether group g, sequence seq of shard sh, is visible.
+func (v *indexView) searchable(sh *shard, seq int64, g *group) bool {
+	if seq < sh.indexFrom {
+		return false
+	}
+	return v.delay <= 0 || g.wall <= v.wallCut || g.recv <= v.virtCut
+}
+
+func errNoIndexForQuery(ls *logstore) *Error {
+	return errf(400, "IndexConfigNotExist",
+		"logstore without index config: logstore %s has no index, so it cannot be queried (CreateIndex first; an index covers only logs written after it)", ls.name)
 }
 
 type queryResult struct {
@@ -99,6 +130,9 @@ func (ls *logstore) run(req queryRequest) (*queryResult, error) {
 	}
 	ls.mu.RLock()
 	defer ls.mu.RUnlock()
+	if req.index != nil && !ls.hasIndex() {
+		return nil, errNoIndexForQuery(ls)
+	}
 	c := &compiler{ls: ls}
 	pred := c.search(sn)
 	res := &queryResult{hasSQL: hasSQL, whereQuery: searchSrc, aggQuery: sqlSrc, rows: []map[string]string{}}
@@ -120,8 +154,11 @@ func (ls *logstore) scan(req queryRequest, fn func(e *env) bool) int {
 	n := 0
 	e := &env{}
 	for _, sh := range ls.shards {
-		for _, g := range sh.groups {
+		for k, g := range sh.groups {
 			if int64(g.maxT) < req.from || int64(g.minT) >= req.to || req.topic != "" && g.topic != req.topic {
+				continue
+			}
+			if req.index != nil && !req.index.searchable(sh, sh.base+int64(k), g) {
 				continue
 			}
 			e.g = g

@@ -93,6 +93,8 @@ func setupQueryData(t *testing.T) (*fixture, sdk.ClientInterface) {
 	require.NoError(t, err)
 	require.NoError(t, c.CreateLogStore("flow-proj", "flows", 7, 2, false, 0))
 	require.NoError(t, c.CreateLogStore("flow-proj", "actiontrail_main", 7, 1, false, 0))
+	require.NoError(t, c.CreateIndex("flow-proj", "flows", *sdk.CreateDefaultIndex()))
+	require.NoError(t, c.CreateIndex("flow-proj", "actiontrail_main", *sdk.CreateDefaultIndex()))
 	putFlowData(t, c, "flow-proj", "flows", start)
 	require.NoError(t, c.PutLogs("flow-proj", "actiontrail_main", group("actiontrail_audit_event",
 		map[string]string{"event": eventAlice, "__time__": strconv.FormatInt(start.Unix()+1, 10)},
@@ -313,6 +315,7 @@ func TestGetLogsDefaultLimit(t *testing.T) {
 		in.Logs = append(in.Logs, sls.Log{Contents: [][2]string{{"id", strconv.Itoa(i)}}})
 	}
 	require.NoError(t, f.srv.CreateLogstore("flow-proj", "many", 1))
+	require.NoError(t, f.srv.CreateIndex("flow-proj", "many", nil))
 	_, err := f.srv.Append("flow-proj", "many", in)
 	require.NoError(t, err)
 	from, to := start.Unix(), start.Unix()+60

@@ -31,6 +31,15 @@ type Config struct {
 	// Clock gives the virtual time: receive time of appended groups, STS
 	// expiry, TTL expiry and "now" for GetLogs.
 	Clock interface{ Now() time.Time }
+	// IndexDelay is how long a log group takes, after it is received, to
+	// become searchable by GetLogs (real SLS: about 3 s); PullLogs reads it at
+	// once. It has passed when IndexDelay has elapsed on the wall clock (Wall)
+	// or on the virtual clock (Clock), whichever comes first (see QUERY.md).
+	// 0, the default, makes logs searchable at once. SetIndexDelay changes it.
+	IndexDelay time.Duration
+	// Wall is the wall clock IndexDelay is measured on; nil means time.Now.
+	// Tests inject one to step through the delay.
+	Wall interface{ Now() time.Time }
 	// Auth holds the credentials every signed request is checked against.
 	Auth *auth.Store
 	// Stats counts calls as ("sls", action, caller, error code).
@@ -49,7 +58,8 @@ type Server struct {
 	hookMu sync.RWMutex
 	hooks  []func(project, logstore string, shard int)
 
-	reqSeq atomic.Uint64
+	reqSeq     atomic.Uint64
+	indexDelay atomic.Int64 // time.Duration
 }
 
 type wallClock struct{}
@@ -70,10 +80,25 @@ func New(cfg Config) *Server {
 	if cfg.Faults == nil {
 		cfg.Faults = &faults.Set{}
 	}
-	return &Server{cfg: cfg, projects: map[string]*project{}}
+	if cfg.Wall == nil {
+		cfg.Wall = wallClock{}
+	}
+	s := &Server{cfg: cfg, projects: map[string]*project{}}
+	s.SetIndexDelay(cfg.IndexDelay)
+	return s
 }
 
 func (s *Server) now() time.Time { return s.cfg.Clock.Now() }
+
+func (s *Server) wallNow() time.Time { return s.cfg.Wall.Now() }
+
+// SetIndexDelay sets how long received logs stay invisible to GetLogs (see
+// Config.IndexDelay); a negative d is 0. It applies to logs already stored
+// too: visibility is decided when a query runs.
+func (s *Server) SetIndexDelay(d time.Duration) { s.indexDelay.Store(int64(max(d, 0))) }
+
+// IndexDelay returns the current index delay.
+func (s *Server) IndexDelay() time.Duration { return time.Duration(s.indexDelay.Load()) }
 
 // Error is an SLS error: the HTTP status and the body {"errorCode","errorMessage"}.
 // errors.Is matches two *Error values with the same Code.
@@ -96,6 +121,9 @@ var (
 	ErrProjectNotExist  = &Error{Status: 404, Code: "ProjectNotExist"}
 	ErrLogStoreNotExist = &Error{Status: 404, Code: "LogStoreNotExist"}
 	ErrParameterInvalid = &Error{Status: 400, Code: "ParameterInvalid"}
+	// ErrIndexConfigNotExist: GetLogs on a logstore without an index, and
+	// GetIndex, UpdateIndex or DeleteIndex of a missing index.
+	ErrIndexConfigNotExist = &Error{Status: 400, Code: "IndexConfigNotExist"}
 )
 
 func errf(status int, code, format string, args ...any) *Error {

@@ -387,6 +387,7 @@ func TestConcurrentAppendAndRead(t *testing.T) {
 	f := newFixture(t)
 	require.NoError(t, f.srv.CreateProject("conc-proj"))
 	require.NoError(t, f.srv.CreateLogstore("conc-proj", "flows", 2))
+	require.NoError(t, f.srv.CreateIndex("conc-proj", "flows", nil))
 	var appended sync.WaitGroup
 	var mu sync.Mutex
 	hooks := map[int]int{}
@@ -477,6 +478,7 @@ func TestRawRequests(t *testing.T) {
 	f := newFixture(t)
 	require.NoError(t, f.srv.CreateProject("raw-proj"))
 	require.NoError(t, f.srv.CreateLogstore("raw-proj", "store", 1))
+	require.NoError(t, f.srv.CreateIndex("raw-proj", "store", nil))
 	body := []byte(`{"from":0,"to":1,"query":"*"}`)
 	cases := []struct {
 		name    string

@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/bits"
@@ -72,18 +73,27 @@ type logstore struct {
 	index []byte // the stored index configuration, nil when none
 }
 
+// hasIndex reports whether the logstore has an index; ls.mu held.
+func (ls *logstore) hasIndex() bool { return ls.index != nil }
+
 // shard is an append-only sequence of groups; groups[i] has sequence base+i.
 // Groups older than the TTL are dropped from the front (base moves on).
 type shard struct {
 	id     int
 	base   int64
 	groups []*group
+	// indexFrom is the sequence of the first group the logstore's index
+	// covers: the shard's end when the index was created. Groups before it
+	// were written without an index and are never searchable (PullLogs still
+	// reads them). Meaningless while the logstore has no index.
+	indexFrom int64
 }
 
 // group is one stored LogGroup. Log i has time times[i] and the interned
 // key/value pairs kv[offs[i]:offs[i+1]] (even index key, odd index value).
 type group struct {
 	recv   int64 // receive time, unix nanoseconds (virtual clock)
+	wall   int64 // receive time, unix nanoseconds (wall clock, Config.Wall): the index delay runs from it
 	topic  string
 	source string
 	tags   []uint32 // interned key/value pairs
@@ -272,8 +282,10 @@ func (g *group) addTime(i int, sec, ns uint32) {
 	}
 }
 
-// appendGroup stores g in a shard and returns the shard id; ls.mu held for writing.
-func (ls *logstore) appendGroup(g *group, hashKey string) int {
+// appendGroup stores g, received at wall (wall clock), in a shard and returns
+// the shard id; ls.mu held for writing.
+func (ls *logstore) appendGroup(g *group, hashKey string, wall time.Time) int {
+	g.wall = unixNano(wall)
 	i := ls.shardFor(hashKey)
 	sh := ls.shards[i]
 	sh.groups = append(sh.groups, g)
@@ -447,12 +459,53 @@ func (s *Server) Append(project, logstore string, g LogGroupInput) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	now := s.now()
+	now, wall := s.now(), s.wallNow()
 	ls.mu.Lock()
-	shard := ls.appendGroup(ls.buildGroup(&g, now), g.HashKey)
+	shard := ls.appendGroup(ls.buildGroup(&g, now), g.HashKey, wall)
 	ls.mu.Unlock()
 	s.fireAppend(project, logstore, shard)
 	return shard, nil
+}
+
+// CreateIndex gives a logstore an index, as CreateIndex over HTTP does (what an
+// operator's setup, ActionTrail or VPC flow logs do in a real account): from
+// then on GetLogs may query the logstore and sees the logs received after
+// this call, not older ones. index is the configuration as the SDK sends it;
+// nil means SLS's default full-text index. It is idempotent: an existing index
+// is left as it is, and so is what it covers. (The HTTP API answers
+// IndexAlreadyExist instead.)
+func (s *Server) CreateIndex(project, logstore string, index []byte) error {
+	if index == nil {
+		b, err := json.Marshal(sdk.CreateDefaultIndex())
+		if err != nil {
+			return err
+		}
+		index = b
+	}
+	if err := checkIndexBody(index); err != nil {
+		return err
+	}
+	ls, err := s.logstore(project, logstore)
+	if err != nil {
+		return err
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if !ls.hasIndex() {
+		ls.createIndex(index)
+	}
+	return nil
+}
+
+// HasIndex reports whether a logstore has an index.
+func (s *Server) HasIndex(project, logstore string) (bool, error) {
+	ls, err := s.logstore(project, logstore)
+	if err != nil {
+		return false, err
+	}
+	ls.mu.RLock()
+	defer ls.mu.RUnlock()
+	return ls.hasIndex(), nil
 }
 
 // Shards returns the shard ids of a logstore.
@@ -528,7 +581,9 @@ func (s *Server) fireAppend(project, logstore string, shard int) {
 }
 
 // Query runs query ("<search> [| <SQL>]", see QUERY.md) over the logs whose
-// time is in [from, to), with the engine behind GetLogs. Search-only queries
+// time is in [from, to), with the engine behind GetLogs. It is the emulator's
+// inspection back door: like PullLogs it sees every stored log, whether or not
+// the logstore has an index and whatever the index delay. Search-only queries
 // return every matching log (GetLogs pages them by line/offset); SQL keeps its
 // default LIMIT of 100 rows.
 func (s *Server) Query(project, logstore string, from, to time.Time, query string) ([]map[string]string, error) {

@@ -187,6 +187,10 @@ func TestEmulatorErrors(t *testing.T) {
 	require.ErrorIs(t, err, slsapi.ErrNotFound)
 
 	require.NoError(t, e.client.EnsureLogstore(ctx, project, "audit", 7, 1))
+	_, err = e.client.Query(ctx, project, "audit", time.Unix(0, 0), time.Now(), "*")
+	require.ErrorIs(t, err, slsapi.ErrNotFound, "a logstore without an index cannot be queried")
+	require.ErrorContains(t, err, "IndexConfigNotExist")
+	require.NoError(t, e.client.EnsureIndex(ctx, project, "audit", "a"))
 	good := e.store.AddUser("mallory")
 	wrong := good
 	wrong.AccessKeySecret = "not-the-secret-but-long-enough"
