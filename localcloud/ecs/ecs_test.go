@@ -50,7 +50,10 @@ func TestContractEmulator(t *testing.T) {
 
 // TestContractIntegration runs the same suite against a real account. Never in
 // CI: it needs -integration and credentials, and it creates security groups
-// (named porthygiene-contract-*, deleted at the end) in the sandbox VPC.
+// and prefix lists (named porthygiene-contract-*, deleted at the end) in the
+// sandbox VPC's region; the key needs ecs:CreatePrefixList, ModifyPrefixList,
+// DeletePrefixList, DescribePrefixLists, DescribePrefixListAttributes and
+// DescribePrefixListAssociations besides the security-group actions.
 func TestContractIntegration(t *testing.T) {
 	if !*integration {
 		t.Skip("real-account contract run disabled: pass -integration with ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, PORTHYGIENE_IT_REGION, PORTHYGIENE_IT_VPC_ID (optional: PORTHYGIENE_IT_INSTANCE_ID, PORTHYGIENE_IT_SECONDARY_ENI_ID, PORTHYGIENE_IT_PREFIX_LIST_ID, ALIBABA_CLOUD_SECURITY_TOKEN)")
