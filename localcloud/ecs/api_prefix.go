@@ -32,6 +32,24 @@ func errNotFoundPrefixList(id string) *apiError {
 	return errf(404, "InvalidPrefixListId.NotFound", "The specified prefix list %q was not found.", id)
 }
 
+// prefixListParam is the call's PrefixListId, which is required.
+func prefixListParam(c *call) (string, *apiError) {
+	id := c.get("PrefixListId")
+	if id == "" {
+		return "", errMissing("PrefixListId")
+	}
+	return id, nil
+}
+
+// prefixListOf is the list id of the call's region; the caller holds s.mu.
+func (s *Server) prefixListOf(c *call, id string) (*region, *prefixList, *apiError) {
+	reg := s.regions[c.region]
+	if reg == nil || reg.prefixLists[id] == nil {
+		return nil, nil, errNotFoundPrefixList(id)
+	}
+	return reg, reg.prefixLists[id], nil
+}
+
 // validPrefixListName: 2 to 128 characters, starting with a letter; letters,
 // digits, ':', '_', '.' and '-'; not starting with http://, https://,
 // com.aliyun or com.alibabacloud.
@@ -229,9 +247,9 @@ type createPrefixListResponse struct {
 // description; a CIDR cannot be both added and removed; RemoveEntry of a CIDR
 // the list lacks is refused; the result must fit MaxEntries.
 func (s *Server) modifyPrefixList(c *call) (any, *writeResult, *apiError) {
-	id := c.get("PrefixListId")
-	if id == "" {
-		return nil, nil, errMissing("PrefixListId")
+	id, e := prefixListParam(c)
+	if e != nil {
+		return nil, nil, e
 	}
 	name, desc := c.get("PrefixListName"), c.get("Description")
 	if e := checkPrefixListNameAndDescription(name, desc); e != nil {
@@ -248,12 +266,9 @@ func (s *Server) modifyPrefixList(c *call) (any, *writeResult, *apiError) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var pl *prefixList
-	if reg := s.regions[c.region]; reg != nil {
-		pl = reg.prefixLists[id]
-	}
-	if pl == nil {
-		return nil, nil, errNotFoundPrefixList(id)
+	_, pl, e := s.prefixListOf(c, id)
+	if e != nil {
+		return nil, nil, e
 	}
 	addP, e := parseEntries("AddEntry", adds, pl.family)
 	if e != nil {
@@ -298,15 +313,15 @@ func (s *Server) modifyPrefixList(c *call) (any, *writeResult, *apiError) {
 
 // deletePrefixList deletes a list no security group rule references.
 func (s *Server) deletePrefixList(c *call) (any, *writeResult, *apiError) {
-	id := c.get("PrefixListId")
-	if id == "" {
-		return nil, nil, errMissing("PrefixListId")
+	id, e := prefixListParam(c)
+	if e != nil {
+		return nil, nil, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	reg := s.regions[c.region]
-	if reg == nil || reg.prefixLists[id] == nil {
-		return nil, nil, errNotFoundPrefixList(id)
+	reg, _, e := s.prefixListOf(c, id)
+	if e != nil {
+		return nil, nil, e
 	}
 	if as := reg.associations(id); len(as) > 0 {
 		ids := make([]string, len(as))
@@ -327,18 +342,7 @@ func (s *Server) deletePrefixList(c *call) (any, *writeResult, *apiError) {
 
 // prefixPager reads MaxResults (1–100, default 10) and NextToken of kind.
 func prefixPager(c *call, kind string) (pager, *apiError) {
-	p := pager{tokenMode: true}
-	var e *apiError
-	if p.max, e = intParam(c, "MaxResults", defaultPrefixPage, 1, maxPrefixListPage); e != nil {
-		return p, e
-	}
-	if t := c.get("NextToken"); t != "" {
-		if p.tokenKey, e = decodeToken(t, kind); e != nil {
-			return p, e
-		}
-		p.hasToken = true
-	}
-	return p, nil
+	return tokenPager(c, kind, defaultPrefixPage, 1, maxPrefixListPage)
 }
 
 type apiPrefixList struct {
@@ -398,18 +402,15 @@ type describePrefixListsResponse struct {
 }
 
 func (s *Server) describePrefixListAttributes(c *call) (any, *writeResult, *apiError) {
-	id := c.get("PrefixListId")
-	if id == "" {
-		return nil, nil, errMissing("PrefixListId")
+	id, e := prefixListParam(c)
+	if e != nil {
+		return nil, nil, e
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var pl *prefixList
-	if reg := s.regions[c.region]; reg != nil {
-		pl = reg.prefixLists[id]
-	}
-	if pl == nil {
-		return nil, nil, errNotFoundPrefixList(id)
+	_, pl, e := s.prefixListOf(c, id)
+	if e != nil {
+		return nil, nil, e
 	}
 	type entry struct {
 		Cidr        string `json:"Cidr"`
@@ -442,9 +443,9 @@ type apiPrefixListAssociation struct {
 // describePrefixListAssociations lists the security groups with a rule that
 // references the list, in creation order.
 func (s *Server) describePrefixListAssociations(c *call) (any, *writeResult, *apiError) {
-	id := c.get("PrefixListId")
-	if id == "" {
-		return nil, nil, errMissing("PrefixListId")
+	id, e := prefixListParam(c)
+	if e != nil {
+		return nil, nil, e
 	}
 	pg, e := prefixPager(c, "pla")
 	if e != nil {
@@ -452,9 +453,9 @@ func (s *Server) describePrefixListAssociations(c *call) (any, *writeResult, *ap
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	reg := s.regions[c.region]
-	if reg == nil || reg.prefixLists[id] == nil {
-		return nil, nil, errNotFoundPrefixList(id)
+	reg, _, e := s.prefixListOf(c, id)
+	if e != nil {
+		return nil, nil, e
 	}
 	groups, next := page(pg, reg.associations(id), func(g *group) string { return strconv.FormatUint(g.seq, 10) }, lessSeq, "pla")
 	out := make([]apiPrefixListAssociation, 0, len(groups))

@@ -60,21 +60,26 @@ type pager struct {
 	hasToken   bool
 }
 
+// tokenPager reads MaxResults (maxLo–maxHi, default maxDef) and NextToken of kind.
+func tokenPager(c *call, kind string, maxDef, maxLo, maxHi int) (pager, *apiError) {
+	p := pager{tokenMode: true}
+	var e *apiError
+	if p.max, e = intParam(c, "MaxResults", maxDef, maxLo, maxHi); e != nil {
+		return p, e
+	}
+	if t := c.get("NextToken"); t != "" {
+		if p.tokenKey, e = decodeToken(t, kind); e != nil {
+			return p, e
+		}
+		p.hasToken = true
+	}
+	return p, nil
+}
+
 func readPager(c *call, kind string, maxDef, maxLo, maxHi, sizeHi int) (pager, *apiError) {
 	var p pager
 	if c.has("NextToken") || c.has("MaxResults") {
-		p.tokenMode = true
-		var e *apiError
-		if p.max, e = intParam(c, "MaxResults", maxDef, maxLo, maxHi); e != nil {
-			return p, e
-		}
-		if t := c.get("NextToken"); t != "" {
-			if p.tokenKey, e = decodeToken(t, kind); e != nil {
-				return p, e
-			}
-			p.hasToken = true
-		}
-		return p, nil
+		return tokenPager(c, kind, maxDef, maxLo, maxHi)
 	}
 	var e *apiError
 	if p.pageNumber, e = intParam(c, "PageNumber", 1, 1, 1<<30); e != nil {
