@@ -39,7 +39,7 @@ func newHandler(getenv func(string) string, log *slog.Logger) (*handler, error) 
 	if err != nil {
 		return nil, err
 	}
-	g, err := guard.New(guard.Config{Policy: w.Env.Policy, RoleName: w.Env.RoleName, Regions: w.Env.Regions, Logger: log,
+	g, err := guard.New(w.Env.Policy, guard.Config{RoleName: w.Env.RoleName, Regions: w.Env.Regions, Logger: log,
 		FanOut: w.FanOut(), Buttons: w.Buttons(getenv)})
 	return &handler{wire: w, guard: g}, err
 }

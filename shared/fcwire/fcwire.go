@@ -141,7 +141,8 @@ func (w *Wiring) Invocation(ctx context.Context) (context.Context, engine.Deps, 
 	if !ok {
 		return ctx, engine.Deps{}, fmt.Errorf("%s: %w", w.Name, ErrNoContext)
 	}
-	ctx, creds, _ := WithCredentials(ctx)
+	creds := credentialsOf(fctx)
+	ctx = slsapi.ContextWithCredentials(ctx, creds)
 	deps := engine.Deps{
 		Cloud: func(region string) (engine.Cloud, error) {
 			base, ok := w.ecs[region]
@@ -183,9 +184,13 @@ func WithCredentials(ctx context.Context) (_ context.Context, creds credentials.
 	if !ok {
 		return ctx, creds, false
 	}
-	c := fctx.Credentials
-	creds = credentials.Credentials{AccessKeyID: c.AccessKeyId, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken}
+	creds = credentialsOf(fctx)
 	return slsapi.ContextWithCredentials(ctx, creds), creds, true
+}
+
+func credentialsOf(fctx *fccontext.FcContext) credentials.Credentials {
+	c := fctx.Credentials
+	return credentials.Credentials{AccessKeyID: c.AccessKeyId, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken}
 }
 
 // pacedClient returns the region's ECS client paced at qps with a burst of

@@ -127,7 +127,7 @@ func newFanOutGuard(t *testing.T, fo guard.FanOut) *guard.Guard {
 	pol := policy.Default()
 	pol.Modes.Guard = policy.ModeEnforce
 	pol.MaxChangesPerRun = 1000
-	g, err := guard.New(guard.Config{Policy: pol, RoleName: "porthygiene-fc-role", Regions: []string{"cn-hangzhou"},
+	g, err := guard.New(pol, guard.Config{RoleName: "porthygiene-fc-role", Regions: []string{"cn-hangzhou"},
 		Logger: slog.New(slog.DiscardHandler), Wall: func() time.Time { return paceNow }, FanOut: fo})
 	require.NoError(t, err)
 	return g

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"time"
 
 	"github.com/porthygiene/porthygiene/shared/engine"
-	"github.com/porthygiene/porthygiene/shared/notify"
 	"github.com/porthygiene/porthygiene/shared/policy"
 )
 
@@ -24,6 +22,9 @@ type (
 	FanOut   = engine.FanOut
 	Slice    = engine.Slice
 	Env      = engine.Env
+	// Config is the engine's configuration; New fills in the guard's name
+	// and the policy's change cap.
+	Config = engine.Config
 )
 
 // Engine constants the guard's callers use.
@@ -37,30 +38,6 @@ const (
 
 // ParseEnv reads a function's environment (engine.ParseEnv).
 var ParseEnv = engine.ParseEnv
-
-// Config is the guard's configuration.
-type Config struct {
-	Policy *policy.Policy
-	// RoleName is our functions' RAM role: events it caused are ignored.
-	RoleName string
-	// Regions swept by the timer; default the function's region.
-	Regions []string
-	// Function names the function in ledger records ("guard").
-	Function string
-	// Logger for structured logs; default slog.Default().
-	Logger *slog.Logger
-	// Wall is the wall clock; default time.Now.
-	Wall func() time.Time
-	// UndoCommand formats the command that undoes a revocation.
-	UndoCommand func(ledgerID string) string
-	// Buttons returns the decision links offered with a notification (the
-	// approve function's signed URLs); nil offers none.
-	Buttons func(ev notify.Event, now time.Time) []notify.Button
-	// SweepWorkers is how many groups the sweep reads at once.
-	SweepWorkers int
-	// FanOut splits a large timer sweep into asynchronous invocations.
-	FanOut FanOut
-}
 
 // HandledEvents are the ActionTrail events that can open a port (or expose
 // one): a revoke too, as removing a higher-priority drop unmasks the accept
@@ -87,26 +64,26 @@ type Guard struct {
 	log    *slog.Logger
 }
 
-// New builds a guard; the policy must be valid.
-func New(cfg Config) (*Guard, error) {
-	if cfg.Policy == nil {
-		cfg.Policy = policy.Default()
+// New builds a guard on the engine. The policy (nil: the default) must be
+// valid; cfg.Name defaults to "guard" and cfg.MaxChanges is the policy's
+// maxChangesPerRun.
+func New(pol *policy.Policy, cfg Config) (*Guard, error) {
+	if pol == nil {
+		pol = policy.Default()
 	}
-	if cfg.Function == "" {
-		cfg.Function = "guard"
+	if cfg.Name == "" {
+		cfg.Name = "guard"
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	pl, err := NewPlanner(cfg.Policy)
+	cfg.MaxChanges = pol.MaxChangesPerRun
+	pl, err := NewPlanner(pol)
 	if err != nil {
 		return nil, fmt.Errorf("guard: %w", err)
 	}
-	g := &Guard{Planner: pl, pol: cfg.Policy, name: cfg.Function, log: cfg.Logger}
-	g.engine, err = engine.New(engine.Config{Name: cfg.Function, RoleName: cfg.RoleName, Regions: cfg.Regions,
-		MaxChanges: cfg.Policy.MaxChangesPerRun, Logger: cfg.Logger, Wall: cfg.Wall, UndoCommand: cfg.UndoCommand,
-		Buttons: cfg.Buttons, SweepWorkers: cfg.SweepWorkers, FanOut: cfg.FanOut}, g)
-	if err != nil {
+	g := &Guard{Planner: pl, pol: pol, name: cfg.Name, log: cfg.Logger}
+	if g.engine, err = engine.New(cfg, g); err != nil {
 		return nil, fmt.Errorf("guard: %w", err)
 	}
 	return g, nil

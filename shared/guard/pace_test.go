@@ -141,7 +141,7 @@ func newPaceGuard(t *testing.T, workers int) *guard.Guard {
 	t.Helper()
 	pol := policy.Default()
 	pol.Modes.Guard = policy.ModeEnforce
-	g, err := guard.New(guard.Config{Policy: pol, RoleName: "porthygiene-fc-role", Regions: []string{"cn-hangzhou"},
+	g, err := guard.New(pol, guard.Config{RoleName: "porthygiene-fc-role", Regions: []string{"cn-hangzhou"},
 		Logger: slog.New(slog.DiscardHandler), Wall: func() time.Time { return paceNow }, SweepWorkers: workers})
 	require.NoError(t, err)
 	return g

@@ -152,7 +152,7 @@ func runSweep(tb testing.TB, w sweepWorld, timeout time.Duration) sweepOutcome {
 	})
 	pol := policy.Default()
 	pol.Modes.Guard = policy.ModeEnforce
-	g, err := guard.New(guard.Config{Policy: pol, RoleName: "porthygiene-fc-role", Regions: []string{sweepRegion},
+	g, err := guard.New(pol, guard.Config{RoleName: "porthygiene-fc-role", Regions: []string{sweepRegion},
 		Logger: slog.New(slog.DiscardHandler), Wall: func() time.Time { return now }})
 	if err != nil {
 		tb.Fatal(err)
