@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -675,4 +676,50 @@ func TestGuardRevokedDropUnmasksTheAccept(t *testing.T) {
 	body, err := revs[0].Revocation()
 	require.NoError(t, err)
 	require.Equal(t, "RevokeSecurityGroup", body.Event.EventName, "closed by the revoke's event, not by the sweep")
+}
+
+// RevokeSecurityGroup fails every time: the rule stays open, and people hear
+// of it from the same invocation, within seconds, naming the rule, not from
+// the next sweep. Once ECS recovers, FC's retry of the invocation closes it.
+func TestGuardFailedRevokeIsToldAtOnce(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	g := createGroup(t, e, "revoke-fails")
+	e.cloud.SetFaults(faults.Config{Actions: []faults.Action{{Service: "ecs", Action: "RevokeSecurityGroup", ServerErrorRatio: 1}}})
+	req := ecs.CreateAuthorizeSecurityGroupRequest()
+	req.RegionId, req.SecurityGroupId = e.cloud.Region(), g
+	req.Permissions = &[]ecs.AuthorizeSecurityGroupPermissions{{IpProtocol: "tcp", PortRange: "22/22", SourceCidrIp: "0.0.0.0/0", Description: "debug"}}
+	began := time.Now()
+	_, err := e.ecs.AuthorizeSecurityGroup(req)
+	require.NoError(t, err)
+	var ruleID string
+	require.Eventually(t, func() bool {
+		for _, p := range e.rulesFull(g) {
+			if p.SourceCidrIp == "0.0.0.0/0" {
+				ruleID = p.SecurityGroupRuleId
+			}
+		}
+		for _, m := range e.cloud.DingTalk.Messages("") {
+			if ruleID != "" && strings.Contains(m.Text, ruleID) && strings.Contains(m.Text, "NOT revoked") {
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 100*time.Millisecond, "a DingTalk message naming the rule that could not be revoked")
+	t.Logf("failure told %v after the change", time.Since(began).Round(time.Millisecond))
+	require.Contains(t, e.rules(g), "TCP 22/22 0.0.0.0/0 Accept", "still open: the revoke failed")
+
+	e.cloud.SetFaults(faults.Config{})
+	require.Eventually(t, func() bool { return !slices.Contains(e.rules(g), "TCP 22/22 0.0.0.0/0 Accept") }, 30*time.Second, 200*time.Millisecond,
+		"FC's retry closes the rule once ECS recovers")
+	lctest.Settle(t, e.cloud)
+}
+
+// rulesFull is the group's ingress rules as the SDK returns them.
+func (e *env) rulesFull(group string) []ecs.Permission {
+	e.t.Helper()
+	req := ecs.CreateDescribeSecurityGroupAttributeRequest()
+	req.RegionId, req.SecurityGroupId, req.Direction = e.cloud.Region(), group, "ingress"
+	resp, err := e.ecs.DescribeSecurityGroupAttribute(req)
+	require.NoError(e.t, err)
+	return resp.Permissions.Permission
 }

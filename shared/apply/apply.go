@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +42,7 @@ type Ledger interface {
 var ErrNoLedger = errors.New("no ledger: refusing to revoke without a backup")
 
 // Cap counts a run's changes against its maximum. It is safe for concurrent
-// use; the zero value allows none.
+// use; the zero value, and a nil *Cap, allow none.
 type Cap struct {
 	mu        sync.Mutex
 	max, used int
@@ -52,6 +53,9 @@ func NewCap(max int) *Cap { return &Cap{max: max} }
 
 // take reserves up to n changes and returns how many it granted.
 func (c *Cap) take(n int) int {
+	if c == nil {
+		return 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := max(min(n, c.max-c.used), 0)
@@ -60,7 +64,12 @@ func (c *Cap) take(n int) int {
 }
 
 // Max is the cap.
-func (c *Cap) Max() int { return c.max }
+func (c *Cap) Max() int {
+	if c == nil {
+		return 0
+	}
+	return c.max
+}
 
 // Applier carries out plans for one function in one run.
 type Applier struct {
@@ -75,6 +84,21 @@ type Applier struct {
 	UndoCommand func(ledgerID string) string
 	// Buttons returns the decision links offered with an event; nil offers none.
 	Buttons func(ev notify.Event) []notify.Button
+	// WriteTimeout bounds each rule change, its retries included
+	// (DefaultWriteTimeout): a change that keeps failing gives up early
+	// enough for the run to tell people in its flush, and the run's error
+	// makes FC retry the invocation.
+	WriteTimeout time.Duration
+}
+
+// DefaultWriteTimeout is the default Applier.WriteTimeout.
+const DefaultWriteTimeout = 5 * time.Second
+
+// write runs one rule change within WriteTimeout.
+func (a *Applier) write(ctx context.Context, fn func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(a.WriteTimeout, DefaultWriteTimeout))
+	defer cancel()
+	return fn(ctx)
 }
 
 // Outcome is what applying one plan did.
@@ -153,12 +177,17 @@ func (a *Applier) revoke(ctx context.Context, w Writer, st observe.State, steps 
 	}
 	var errs []error
 	done := map[string]bool{}
+	failed := map[string]error{}
 	for _, dir := range []rule.Direction{rule.Ingress, rule.Egress} {
 		ids := byDir[dir]
 		if len(ids) == 0 {
 			continue
 		}
-		res, err := w.RevokeByID(ctx, st.GroupID, dir, ids)
+		var res cloud.RevokeResult
+		err := a.write(ctx, func(ctx context.Context) (err error) {
+			res, err = w.RevokeByID(ctx, st.GroupID, dir, ids)
+			return err
+		})
 		for _, id := range res.Revoked {
 			done[id] = true
 		}
@@ -166,18 +195,32 @@ func (a *Applier) revoke(ctx context.Context, w Writer, st observe.State, steps 
 		out.Gone = append(out.Gone, res.Gone...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: revoke %v in %s: %w", a.Function, ids, st.GroupID, err))
+			for _, id := range ids {
+				if !done[id] && !slices.Contains(res.Gone, id) {
+					failed[id] = err
+				}
+			}
 		}
 	}
 	for i, s := range steps {
 		f := s.Finding
 		id := recs[i].ID
+		if err := failed[f.RuleID]; err != nil {
+			// The rule is still open: say so in this invocation's flush, not
+			// at the next sweep. The invocation fails, so FC retries it.
+			out.Notified = append(out.Notified, f.RuleID)
+			ev := a.Event(f, st, ec, owner, notify.KindError, "NOT revoked: the revoke failed; the rule is still open and will be retried", "")
+			ev.Detail = err.Error()
+			out.Events = append(out.Events, ev)
+			continue
+		}
 		if !done[f.RuleID] {
 			continue
 		}
 		out.Ledger = append(out.Ledger, id)
 		action := "revoked"
 		if len(s.Replacement) > 0 {
-			if err := w.Authorize(ctx, st.GroupID, f.Direction, s.Replacement); err != nil {
+			if err := a.write(ctx, func(ctx context.Context) error { return w.Authorize(ctx, st.GroupID, f.Direction, s.Replacement) }); err != nil {
 				errs = append(errs, fmt.Errorf("%s: authorize replacement of %s: %w", a.Function, f.RuleID, err))
 				action = "revoked (replacement for trusted sources FAILED)"
 			} else {

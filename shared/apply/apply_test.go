@@ -107,3 +107,33 @@ func TestNoBackupNoRevoke(t *testing.T) {
 	require.ErrorIs(t, err, apply.ErrNoLedger)
 	require.Empty(t, w.revoked)
 }
+
+// A revoke that fails leaves the rule open: every rule of the batch is told
+// at once as an error (not as revoked), with the cause, and the error is
+// returned so that FC retries the invocation.
+func TestFailedRevokeIsToldAtOnce(t *testing.T) {
+	led := &ledgertest.Mem{}
+	a := &apply.Applier{Function: "guard", Ledger: led, Cap: apply.NewCap(20), Now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	w := &writer{fail: fmt.Errorf("RevokeSecurityGroup: %w", cloud.ErrServer)}
+	out, err := a.Apply(t.Context(), w, observe.State{Region: "cn-hangzhou", GroupID: "sg-1"}, revokes("sg-1", 2), ledger.EventContext{EventID: "ev-1"})
+	require.ErrorIs(t, err, cloud.ErrServer)
+	require.Empty(t, out.Revoked)
+	require.Empty(t, out.Ledger, "no revocation is claimed")
+	require.Len(t, out.Events, 2)
+	for _, ev := range out.Events {
+		require.Equal(t, notify.KindError, ev.Kind)
+		require.Contains(t, ev.Action, "NOT revoked")
+		require.Contains(t, ev.Detail, "server error")
+	}
+}
+
+// A nil cap allows no change: everything is reported as capped, nothing lost.
+func TestNilCapAllowsNone(t *testing.T) {
+	a := &apply.Applier{Function: "guard", Ledger: &ledgertest.Mem{}, Now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	w := &writer{}
+	out, err := a.Apply(t.Context(), w, observe.State{GroupID: "sg-1"}, revokes("sg-1", 3), ledger.EventContext{})
+	require.NoError(t, err)
+	require.Empty(t, w.revoked)
+	require.Equal(t, 3, out.Capped)
+	require.Len(t, out.Events, 3)
+}
