@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -84,11 +85,14 @@ func summarize(r ledger.Record) string {
 	switch r.Kind {
 	case ledger.KindRevocation:
 		if b, err := r.Revocation(); err == nil {
-			who := b.Event.ActorUserName
-			if who == "" {
-				who = b.Event.Source
-			}
-			return fmt.Sprintf("%s (opened by %s) — undo: porthygiene restore --id %s", b.Reason, who, r.ID)
+			// Who opened the rule, as far as the cloud says: never the
+			// principal of the unrelated event that happened to start the run.
+			who := cmp.Or(b.OpenedBy, ledger.Unknown)
+			return fmt.Sprintf("%s (opened by %s; revoked on %s) — undo: porthygiene restore --id %s", b.Reason, who, cmp.Or(b.Event.EventName, b.Event.Source), r.ID)
+		}
+	case ledger.KindBackup:
+		if b, err := r.Backup(); err == nil {
+			return fmt.Sprintf("backup before revoking: %s", b.Reason)
 		}
 	case ledger.KindRestore:
 		if b, err := r.Restore(); err == nil {

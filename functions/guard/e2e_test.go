@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	"github.com/stretchr/testify/require"
 
@@ -165,6 +167,7 @@ func TestGuardRevokesSSHOpenToTheWorld(t *testing.T) {
 	require.Equal(t, "22/22", rv.Rule.PortRange)
 	require.Equal(t, "debug", rv.Rule.Description)
 	require.Equal(t, "alice", rv.Event.ActorUserName, "the backup names who opened it")
+	require.Equal(t, "alice", rv.OpenedBy)
 	require.Equal(t, "AuthorizeSecurityGroup", rv.Event.EventName)
 
 	// Our own revoke reaches the guard through the ActionTrail logstore (the
@@ -295,6 +298,7 @@ func TestGuardJoinExposedGroup(t *testing.T) {
 	rv, err := e.revocations("sg-legacy")[0].Revocation()
 	require.NoError(t, err)
 	require.Equal(t, "JoinSecurityGroup", rv.Event.EventName)
+	require.Equal(t, ledger.Unknown, rv.OpenedBy, "the instance's owner did not open the rule")
 }
 
 func TestGuardDuplicatedAndReorderedEvents(t *testing.T) {
@@ -707,11 +711,74 @@ func TestGuardFailedRevokeIsToldAtOnce(t *testing.T) {
 	}, 20*time.Second, 100*time.Millisecond, "a DingTalk message naming the rule that could not be revoked")
 	t.Logf("failure told %v after the change", time.Since(began).Round(time.Millisecond))
 	require.Contains(t, e.rules(g), "TCP 22/22 0.0.0.0/0 Accept", "still open: the revoke failed")
+	require.Empty(t, e.revocations(g), "the ledger claims no revocation that did not happen")
 
 	e.cloud.SetFaults(faults.Config{})
 	require.Eventually(t, func() bool { return !slices.Contains(e.rules(g), "TCP 22/22 0.0.0.0/0 Accept") }, 30*time.Second, 200*time.Millisecond,
 		"FC's retry closes the rule once ECS recovers")
 	lctest.Settle(t, e.cloud)
+	require.Len(t, e.revocations(g), 1, "one revocation record, for the one revoke that happened")
+}
+
+// ecsAs is the ECS SDK as another RAM user of the account.
+func (e *env) ecsAs(user string) *ecs.Client {
+	e.t.Helper()
+	cred := e.cloud.Auth.AddUser(user)
+	cl, err := ecs.NewClientWithOptions(e.cloud.Region(), sdk.NewConfig(), credentials.NewAccessKeyCredential(cred.AccessKeyID, cred.AccessKeySecret))
+	require.NoError(e.t, err)
+	cl.Domain = e.cloud.Addr()
+	return cl
+}
+
+// Three harmless changes by bob and one exposure by carol on one group, at
+// once: every run that looks at the group sees the exposure, yet the ledger
+// holds one revocation record, and names carol as its opener, never bob:
+// on the revocation when carol's run revoked it, else on a finding record of
+// carol's run when one of bob's runs got there first ("already gone" when
+// both revoked at once, "opened, already gone" when hers read it gone).
+func TestGuardOneRevocationRecordAttributedToTheOpener(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	g := createGroup(t, e, "attribution")
+	bob, carol := e.ecsAs("bob"), e.ecsAs("carol")
+	send := func(cl *ecs.Client, ports, cidr string) {
+		req := ecs.CreateAuthorizeSecurityGroupRequest()
+		req.RegionId, req.SecurityGroupId = e.cloud.Region(), g
+		req.Permissions = &[]ecs.AuthorizeSecurityGroupPermissions{{IpProtocol: "tcp", PortRange: ports, SourceCidrIp: cidr}}
+		_, err := cl.AuthorizeSecurityGroup(req)
+		require.NoError(t, err)
+	}
+	send(bob, "8080/8080", "10.1.0.0/16")
+	send(carol, "22/22", "0.0.0.0/0")
+	send(bob, "8081/8081", "10.2.0.0/16")
+	send(bob, "8082/8082", "10.3.0.0/16")
+	lctest.Settle(t, e.cloud)
+
+	require.NotContains(t, e.rules(g), "TCP 22/22 0.0.0.0/0 Accept")
+	revs := e.revocations(g)
+	require.Len(t, revs, 1, "one record per rule actually revoked")
+	body, err := revs[0].Revocation()
+	require.NoError(t, err)
+	require.NotEmpty(t, body.BackupID, "the revocation names its backup")
+	require.NotEqual(t, "bob", body.OpenedBy)
+	if body.OpenedBy != "carol" {
+		require.Equal(t, ledger.Unknown, body.OpenedBy)
+		found, err := e.led.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindFinding}, GroupID: g})
+		require.NoError(t, err)
+		var openers []string
+		for _, f := range found {
+			fb, err := f.Finding()
+			require.NoError(t, err)
+			if fb.OpenedBy != "" {
+				openers = append(openers, fb.OpenedBy)
+			}
+		}
+		require.Equal(t, []string{"carol"}, openers, "carol's run, finding the rule gone, records that she opened it")
+	}
+	for _, m := range e.cloud.DingTalk.Messages("") {
+		if strings.Contains(m.Text, revs[0].RuleID) {
+			require.NotContains(t, m.Text, "bob", "the message never names the author of an unrelated change")
+		}
+	}
 }
 
 // rulesFull is the group's ingress rules as the SDK returns them.

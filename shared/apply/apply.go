@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +100,25 @@ func (a *Applier) write(ctx context.Context, fn func(ctx context.Context) error)
 	return fn(ctx)
 }
 
+// Cause is what started the run: the event (Source "sweep" for sweeps) and
+// whether it is the call that opened a rule.
+type Cause struct {
+	Event ledger.EventContext
+	// Opened reports whether Event is the call that opened r (created or
+	// last modified it); nil: for no rule (a sweep).
+	Opened func(r rule.Rule) bool
+}
+
+// opener is who opened r, for the ledger: Event's principal when Event
+// opened r, else ledger.Unknown.
+func (c Cause) opener(r rule.Rule) (name string, actor notify.Actor) {
+	if c.Opened == nil || !c.Opened(r) || c.Event.ActorUserName == "" {
+		return ledger.Unknown, notify.Actor{UserName: ledger.Unknown}
+	}
+	ec := c.Event
+	return ec.ActorUserName, notify.Actor{Type: ec.ActorType, UserName: ec.ActorUserName, AccessKeyID: ec.ActorAccessKeyID, SourceIP: ec.SourceIP}
+}
+
 // Outcome is what applying one plan did.
 type Outcome struct {
 	Findings int
@@ -112,10 +130,10 @@ type Outcome struct {
 	Events   []notify.Event
 }
 
-// Apply carries out p for the group st describes. ec is the event that
-// started the run (Source "sweep" for sweeps). The error joins every failed
-// call; Outcome says what was done all the same.
-func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.Plan, ec ledger.EventContext) (Outcome, error) {
+// Apply carries out p for the group st describes, for cause. The error joins
+// every failed call; Outcome says what was done all the same.
+func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.Plan, cause Cause) (Outcome, error) {
+	ec := cause.Event
 	out := Outcome{Findings: len(p.Steps)}
 	owner := OwnerFromTags(st.Tags)
 	var revoke []plan.Step
@@ -147,25 +165,28 @@ func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.
 	if len(revoke) == 0 {
 		return out, nil
 	}
-	err := a.revoke(ctx, w, st, revoke, ec, owner, &out)
+	err := a.revoke(ctx, w, st, revoke, cause, owner, &out)
 	return out, err
 }
 
-// revoke backs up, then revokes exactly the planned rules by id.
-func (a *Applier) revoke(ctx context.Context, w Writer, st observe.State, steps []plan.Step, ec ledger.EventContext, owner notify.Owner, out *Outcome) error {
-	recs := make([]ledger.Record, 0, len(steps))
+// revoke backs up, then revokes exactly the planned rules by id, then
+// records what happened to each: a revocation record for a rule revoked (one
+// per rule actually revoked), a finding record for a rule already gone or
+// whose revoke failed, with the error's class.
+func (a *Applier) revoke(ctx context.Context, w Writer, st observe.State, steps []plan.Step, cause Cause, owner notify.Owner, out *Outcome) error {
+	ec := cause.Event
+	backups := make([]ledger.Record, 0, len(steps))
 	byDir := map[rule.Direction][]string{}
 	for _, s := range steps {
 		f := s.Finding
-		recs = append(recs, ledger.NewRevocation(
-			ledger.Meta{Time: a.Now, Function: a.Function, GroupID: st.GroupID, Region: st.Region, RuleID: f.RuleID, EventID: ec.EventID},
+		backups = append(backups, ledger.NewBackup(a.meta(st, f.RuleID, ec),
 			ledger.Revocation{Rule: f.Rule.Permission(), Reason: f.Reason, Replacement: s.Replacement, Event: ec}))
 		byDir[f.Direction] = append(byDir[f.Direction], f.RuleID)
 	}
 	if a.Ledger == nil {
 		return fmt.Errorf("%s: %w", a.Function, ErrNoLedger)
 	}
-	if err := a.Ledger.Append(ctx, recs...); err != nil {
+	if err := a.Ledger.Append(ctx, backups...); err != nil {
 		// No backup, no revoke: tell people loudly and let FC retry.
 		for _, s := range steps {
 			out.Notified = append(out.Notified, s.Finding.RuleID)
@@ -177,6 +198,7 @@ func (a *Applier) revoke(ctx context.Context, w Writer, st observe.State, steps 
 	}
 	var errs []error
 	done := map[string]bool{}
+	gone := map[string]bool{}
 	failed := map[string]error{}
 	for _, dir := range []rule.Direction{rule.Ingress, rule.Egress} {
 		ids := byDir[dir]
@@ -191,20 +213,54 @@ func (a *Applier) revoke(ctx context.Context, w Writer, st observe.State, steps 
 		for _, id := range res.Revoked {
 			done[id] = true
 		}
+		for _, id := range res.Gone {
+			gone[id] = true
+		}
 		out.Revoked = append(out.Revoked, res.Revoked...)
 		out.Gone = append(out.Gone, res.Gone...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: revoke %v in %s: %w", a.Function, ids, st.GroupID, err))
 			for _, id := range ids {
-				if !done[id] && !slices.Contains(res.Gone, id) {
+				if !done[id] && !gone[id] {
 					failed[id] = err
 				}
 			}
 		}
 	}
+	outcomes := make([]ledger.Record, 0, len(steps))
+	revocationID := map[string]string{}
 	for i, s := range steps {
 		f := s.Finding
-		id := recs[i].ID
+		m := a.meta(st, f.RuleID, ec)
+		switch {
+		case done[f.RuleID]:
+			by, _ := cause.opener(f.Rule)
+			rec := ledger.NewRevocation(m, ledger.Revocation{Rule: f.Rule.Permission(), Reason: f.Reason,
+				Replacement: s.Replacement, Event: ec, OpenedBy: by, BackupID: backups[i].ID})
+			revocationID[f.RuleID] = rec.ID
+			outcomes = append(outcomes, rec)
+		case gone[f.RuleID]:
+			// Another run (often one started by an unrelated change on the
+			// same group) revoked it first; if this run's event opened the
+			// rule, this is where the ledger learns who did.
+			fr := ledger.Finding{Rule: f.Rule.Permission(), Reason: f.Reason, Mode: "enforce", Action: "already gone", Event: ec}
+			if by, _ := cause.opener(f.Rule); by != ledger.Unknown {
+				fr.OpenedBy = by
+			}
+			outcomes = append(outcomes, ledger.NewFinding(m, fr))
+		case failed[f.RuleID] != nil:
+			outcomes = append(outcomes, ledger.NewFinding(m, ledger.Finding{Rule: f.Rule.Permission(), Reason: f.Reason, Mode: "enforce",
+				Action: "revoke failed (" + ErrorClass(failed[f.RuleID]) + ")", Event: ec}))
+		}
+	}
+	recorded := true
+	if err := a.Ledger.Append(ctx, outcomes...); err != nil {
+		// The rules are revoked (or not) all the same; the backups hold them.
+		recorded = false
+		a.log().ErrorContext(ctx, "record the outcome of revokes", "group", st.GroupID, "error", err)
+	}
+	for i, s := range steps {
+		f := s.Finding
 		if err := failed[f.RuleID]; err != nil {
 			// The rule is still open: say so in this invocation's flush, not
 			// at the next sweep. The invocation fails, so FC retries it.
@@ -217,21 +273,50 @@ func (a *Applier) revoke(ctx context.Context, w Writer, st observe.State, steps 
 		if !done[f.RuleID] {
 			continue
 		}
+		id := revocationID[f.RuleID]
+		if !recorded {
+			id = backups[i].ID
+		}
 		out.Ledger = append(out.Ledger, id)
 		action := "revoked"
+		if !recorded {
+			action = "revoked (its ledger record failed: backup " + backups[i].ID + ")"
+		}
 		if len(s.Replacement) > 0 {
 			if err := a.write(ctx, func(ctx context.Context) error { return w.Authorize(ctx, st.GroupID, f.Direction, s.Replacement) }); err != nil {
 				errs = append(errs, fmt.Errorf("%s: authorize replacement of %s: %w", a.Function, f.RuleID, err))
-				action = "revoked (replacement for trusted sources FAILED)"
+				action += " (replacement for trusted sources FAILED)"
 			} else {
-				action = "revoked and replaced by trusted sources"
+				action += " and replaced by trusted sources"
 			}
 		}
+		by, actor := cause.opener(f.Rule)
 		a.log().InfoContext(ctx, "revoked", "group", st.GroupID, "rule", f.RuleID, "ports", f.Ports, "source", f.Source,
-			"actor", ec.ActorUserName, "ledgerId", id, "undo", a.undo(id))
-		out.Events = append(out.Events, a.Event(f, st, ec, owner, notify.KindExposureRevoked, action, id))
+			"openedBy", by, "ledgerId", id, "undo", a.undo(id))
+		ev := a.Event(f, st, ec, owner, notify.KindExposureRevoked, action, id)
+		ev.Actor = actor
+		out.Events = append(out.Events, ev)
 	}
 	return errors.Join(errs...)
+}
+
+func (a *Applier) meta(st observe.State, ruleID string, ec ledger.EventContext) ledger.Meta {
+	return ledger.Meta{Time: a.Now, Function: a.Function, GroupID: st.GroupID, Region: st.Region, RuleID: ruleID, EventID: ec.EventID}
+}
+
+// ErrorClass names the sentinel an error matches, for records and messages.
+func ErrorClass(err error) string {
+	for _, c := range []struct {
+		err  error
+		name string
+	}{{cloud.ErrThrottled, "throttled"}, {cloud.ErrServer, "server error"}, {cloud.ErrForbidden, "forbidden"},
+		{cloud.ErrQuota, "quota"}, {cloud.ErrNotFound, "not found"}, {cloud.ErrInvalid, "invalid"},
+		{context.DeadlineExceeded, "timeout"}, {context.Canceled, "cancelled"}} {
+		if errors.Is(err, c.err) {
+			return c.name
+		}
+	}
+	return "other"
 }
 
 func (a *Applier) log() *slog.Logger { return cmp.Or(a.Logger, slog.Default()) }

@@ -73,7 +73,7 @@ func TestCapIsSharedAcrossConcurrentGroups(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			gid := fmt.Sprintf("sg-%d", g)
-			out, err := a.Apply(t.Context(), w, observe.State{Region: "cn-hangzhou", GroupID: gid}, revokes(gid, 5), ledger.EventContext{Source: "sweep"})
+			out, err := a.Apply(t.Context(), w, observe.State{Region: "cn-hangzhou", GroupID: gid}, revokes(gid, 5), apply.Cause{Event: ledger.EventContext{Source: "sweep"}})
 			require.NoError(t, err)
 			mu.Lock()
 			total.Revoked = append(total.Revoked, out.Revoked...)
@@ -94,7 +94,7 @@ func TestCapIsSharedAcrossConcurrentGroups(t *testing.T) {
 func TestNoBackupNoRevoke(t *testing.T) {
 	a := &apply.Applier{Function: "guard", Ledger: failingLedger{}, Cap: apply.NewCap(20), Now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 	w := &writer{}
-	out, err := a.Apply(t.Context(), w, observe.State{Region: "cn-hangzhou", GroupID: "sg-1"}, revokes("sg-1", 3), ledger.EventContext{})
+	out, err := a.Apply(t.Context(), w, observe.State{Region: "cn-hangzhou", GroupID: "sg-1"}, revokes("sg-1", 3), apply.Cause{Event: ledger.EventContext{}})
 	require.Error(t, err)
 	require.Empty(t, w.revoked)
 	require.Empty(t, out.Revoked)
@@ -103,7 +103,7 @@ func TestNoBackupNoRevoke(t *testing.T) {
 		require.Equal(t, notify.KindError, ev.Kind)
 	}
 	a.Ledger = nil
-	_, err = a.Apply(t.Context(), w, observe.State{GroupID: "sg-1"}, revokes("sg-1", 1), ledger.EventContext{})
+	_, err = a.Apply(t.Context(), w, observe.State{GroupID: "sg-1"}, revokes("sg-1", 1), apply.Cause{Event: ledger.EventContext{}})
 	require.ErrorIs(t, err, apply.ErrNoLedger)
 	require.Empty(t, w.revoked)
 }
@@ -115,7 +115,7 @@ func TestFailedRevokeIsToldAtOnce(t *testing.T) {
 	led := &ledgertest.Mem{}
 	a := &apply.Applier{Function: "guard", Ledger: led, Cap: apply.NewCap(20), Now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 	w := &writer{fail: fmt.Errorf("RevokeSecurityGroup: %w", cloud.ErrServer)}
-	out, err := a.Apply(t.Context(), w, observe.State{Region: "cn-hangzhou", GroupID: "sg-1"}, revokes("sg-1", 2), ledger.EventContext{EventID: "ev-1"})
+	out, err := a.Apply(t.Context(), w, observe.State{Region: "cn-hangzhou", GroupID: "sg-1"}, revokes("sg-1", 2), apply.Cause{Event: ledger.EventContext{EventID: "ev-1"}})
 	require.ErrorIs(t, err, cloud.ErrServer)
 	require.Empty(t, out.Revoked)
 	require.Empty(t, out.Ledger, "no revocation is claimed")
@@ -131,7 +131,7 @@ func TestFailedRevokeIsToldAtOnce(t *testing.T) {
 func TestNilCapAllowsNone(t *testing.T) {
 	a := &apply.Applier{Function: "guard", Ledger: &ledgertest.Mem{}, Now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 	w := &writer{}
-	out, err := a.Apply(t.Context(), w, observe.State{GroupID: "sg-1"}, revokes("sg-1", 3), ledger.EventContext{})
+	out, err := a.Apply(t.Context(), w, observe.State{GroupID: "sg-1"}, revokes("sg-1", 3), apply.Cause{Event: ledger.EventContext{}})
 	require.NoError(t, err)
 	require.Empty(t, w.revoked)
 	require.Equal(t, 3, out.Capped)

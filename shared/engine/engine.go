@@ -39,6 +39,7 @@ import (
 	"github.com/porthygiene/porthygiene/shared/notify"
 	"github.com/porthygiene/porthygiene/shared/observe"
 	"github.com/porthygiene/porthygiene/shared/plan"
+	"github.com/porthygiene/porthygiene/shared/rule"
 	"github.com/porthygiene/porthygiene/shared/trigger"
 )
 
@@ -395,15 +396,24 @@ func (e *Engine) handleRecord(ctx context.Context, r *Run, rec trigger.ActionTra
 			return nil
 		}
 	}
-	ec := ledger.EventContext{
-		Source: source, EventID: rec.EventID, EventName: rec.EventName, EventTime: rec.EventTime,
-		RequestID: rec.RequestID, SourceIP: rec.SourceIPAddress, ActorType: rec.UserIdentity.Type,
-		ActorUserName: rec.UserIdentity.UserName, ActorAccessKeyID: rec.UserIdentity.AccessKeyID,
+	cause := apply.Cause{
+		Event: ledger.EventContext{
+			Source: source, EventID: rec.EventID, EventName: rec.EventName, EventTime: rec.EventTime,
+			RequestID: rec.RequestID, SourceIP: rec.SourceIPAddress, ActorType: rec.UserIdentity.Type,
+			ActorUserName: rec.UserIdentity.UserName, ActorAccessKeyID: rec.UserIdentity.AccessKeyID,
+		},
+		Opened: func(ru rule.Rule) bool { return openedBy(rec.EventName, params, ru) },
 	}
 	var errs []error
+	var opened []ledger.Record
 	for _, t := range targets {
-		if err := e.reconcile(ctx, r, t, ec); err != nil {
+		st, err := e.reconcile(ctx, r, t, cause)
+		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		if st != nil {
+			opened = append(opened, e.openedButGone(st, rec.EventName, params, cause.Event, r.now)...)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -412,7 +422,7 @@ func (e *Engine) handleRecord(ctx context.Context, r *Run, rec trigger.ActionTra
 	if r.deps.Ledger != nil {
 		done := ledger.NewEvent(ledger.Meta{Time: r.now, Function: e.cfg.Name, Region: region, GroupID: groups[0], EventID: key},
 			ledger.Event{Source: source, EventName: rec.EventName, EventTime: rec.EventTime, Outcome: "handled"})
-		if err := r.deps.Ledger.Append(ctx, done); err != nil {
+		if err := r.deps.Ledger.Append(ctx, append(opened, done)...); err != nil {
 			e.log.WarnContext(ctx, "record handled event", "eventId", rec.EventID, "error", err)
 		}
 	}
@@ -453,39 +463,40 @@ type target struct {
 	cloud Cloud
 }
 
-// reconcile observes one group, plans and applies the plan.
-func (e *Engine) reconcile(ctx context.Context, r *Run, t target, ec ledger.EventContext) error {
+// reconcile observes one group, plans and applies the plan. It returns the
+// group as observed (nil when it is gone).
+func (e *Engine) reconcile(ctx context.Context, r *Run, t target, cause apply.Cause) (*observe.State, error) {
 	cl := t.cloud
 	if cl == nil {
 		var err error
 		if cl, err = r.deps.Cloud(t.Region); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	st, err := r.obs.Rules(ctx, cl, t.Target)
 	if errors.Is(err, cloud.ErrNotFound) {
 		e.log.InfoContext(ctx, "group gone", "group", t.GroupID)
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", e.cfg.Name, err)
+		return nil, fmt.Errorf("%s: %w", e.cfg.Name, err)
 	}
 	r.mu.Lock()
 	r.res.Groups = append(r.res.Groups, t.GroupID)
 	r.mu.Unlock()
 	if !st.Complete() {
 		if !e.fn.NeedsContext(&st, r.now) {
-			return nil
+			return &st, nil
 		}
 		if err := r.obs.Complete(ctx, cl, &st); err != nil {
-			return fmt.Errorf("%s: %w", e.cfg.Name, err)
+			return &st, fmt.Errorf("%s: %w", e.cfg.Name, err)
 		}
 	}
 	p := e.fn.Plan(st, r.now)
 	if p.Empty() {
-		return nil
+		return &st, nil
 	}
-	out, err := r.apply.Apply(ctx, cl, st, p, ec)
+	out, err := r.apply.Apply(ctx, cl, st, p, cause)
 	r.mu.Lock()
 	r.res.Findings += out.Findings
 	r.res.Revoked = append(r.res.Revoked, out.Revoked...)
@@ -495,7 +506,7 @@ func (e *Engine) reconcile(ctx context.Context, r *Run, t target, ec ledger.Even
 	r.res.Ledger = append(r.res.Ledger, out.Ledger...)
 	r.events = append(r.events, out.Events...)
 	r.mu.Unlock()
-	return err
+	return &st, err
 }
 
 // deadlineNear reports whether the invocation has under 2 s left.

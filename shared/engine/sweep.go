@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/porthygiene/porthygiene/shared/apply"
 	"github.com/porthygiene/porthygiene/shared/cloud"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/observe"
@@ -265,7 +266,7 @@ func (e *Engine) sweepGroups(ctx context.Context, r *Run, cl Cloud, region strin
 					tags = map[string]string{}
 				}
 				t := target{Target: observe.Target{Region: region, GroupID: grp.ID, Tags: tags}, cloud: cl}
-				if err := e.reconcile(ctx, r, t, ledger.EventContext{Source: "sweep"}); err != nil {
+				if _, err := e.reconcile(ctx, r, t, apply.Cause{Event: ledger.EventContext{Source: "sweep"}}); err != nil {
 					errMu.Lock()
 					errs = append(errs, err)
 					failed = append(failed, grp)

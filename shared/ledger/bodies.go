@@ -28,12 +28,17 @@ type Finding struct {
 	Rule   rule.Permission `json:"rule"`
 	Reason string          `json:"reason"` // e.g. "tcp/22 open to 0.0.0.0/0"
 	Mode   string          `json:"mode"`   // enforce | notify | dry-run
-	Action string          `json:"action"` // revoke | notify | plan | exempt | capped ...
+	Action string          `json:"action"` // revoke | notify | plan | exempt | capped | already gone | revoke failed (class) ...
 	Event  EventContext    `json:"event"`
+	// OpenedBy is who opened the rule when Event is the call that did
+	// (see Revocation.OpenedBy); empty when not known. A run whose event
+	// opened a rule that another run revoked first records it here.
+	OpenedBy string `json:"openedBy,omitempty"`
 }
 
-// Revocation: the full backup of a rule, written before it is revoked.
-// Meta: GroupID, Region and RuleID required. Rule.Direction must be ingress
+// Revocation: the full backup of a rule. As a backup record it is written
+// before the revoke; as a revocation record after the revoke succeeded, with
+// BackupID naming the backup. Meta: GroupID, Region and RuleID required. Rule.Direction must be ingress
 // or egress, Rule.SecurityGroupRuleId (when set) must equal Meta.RuleID, and
 // Rule must parse (rule.Permission.Rule) so that a restore can re-authorize it.
 type Revocation struct {
@@ -42,8 +47,18 @@ type Revocation struct {
 	FindingID string          `json:"findingId,omitempty"`
 	// Replacement is what replace mode authorizes instead (no rule ids yet).
 	Replacement []rule.Permission `json:"replacement,omitempty"`
-	Event       EventContext      `json:"event"`
+	// Event is what started the run that revoked the rule (the trigger).
+	Event EventContext `json:"event"`
+	// OpenedBy is who opened the rule: the principal of the call that
+	// created or last modified it, when Event is that call, else "unknown".
+	// Never the principal of an unrelated event.
+	OpenedBy string `json:"openedBy,omitempty"`
+	// BackupID names the backup record written before the revoke.
+	BackupID string `json:"backupId,omitempty"`
 }
+
+// Unknown is OpenedBy when the call that opened a rule is not known.
+const Unknown = "unknown"
 
 // Exemption keeps a rule in place until Until.
 type Exemption struct {
@@ -147,8 +162,8 @@ func validateKind(r Record, writing bool) error {
 			return err
 		}
 		return need("groupId", r.GroupID, "region", r.Region)
-	case KindRevocation:
-		b, err := r.Revocation()
+	case KindRevocation, KindBackup:
+		b, err := decodeBody[Revocation](r, r.Kind)
 		if err != nil {
 			return err
 		}

@@ -67,7 +67,8 @@ func oneOfEach(at time.Time) []ledger.Record {
 	prior := ledger.NewID(at.Add(-time.Hour))
 	return []ledger.Record{
 		ledger.NewFinding(m, ledger.Finding{Rule: p, Reason: "tcp/22 open to 0.0.0.0/0", Mode: "enforce", Action: "revoke", Event: ev}),
-		ledger.NewRevocation(m, ledger.Revocation{Rule: p, Reason: "tcp/22 open to 0.0.0.0/0", Event: ev}),
+		ledger.NewRevocation(m, ledger.Revocation{Rule: p, Reason: "tcp/22 open to 0.0.0.0/0", Event: ev, OpenedBy: "alice", BackupID: prior}),
+		ledger.NewBackup(m, ledger.Revocation{Rule: p, Reason: "tcp/22 open to 0.0.0.0/0", Event: ev}),
 		ledger.NewRestore(m, ledger.Restore{LedgerID: prior, Rule: p, Exemption: &ledger.Exemption{Until: at.Add(720 * time.Hour), Owner: "alice", Reason: "migration"}, By: "ops"}),
 		ledger.NewEvent(m, ledger.Event{Source: "eventbridge", EventName: "AuthorizeSecurityGroup", EventTime: at.Truncate(time.Second), Outcome: "handled"}),
 		ledger.NewAnnouncement(m, ledger.Announcement{Rule: p, Reason: "unused", EligibleAt: at.Add(168 * time.Hour)}),

@@ -16,7 +16,8 @@ type Kind string
 
 const (
 	KindFinding      Kind = "finding"      // an exposure the guard found (whatever it then did)
-	KindRevocation   Kind = "revocation"   // a rule about to be revoked, with its full backup
+	KindBackup       Kind = "backup"       // a rule about to be changed, with its full backup (written before the change)
+	KindRevocation   Kind = "revocation"   // a rule that was revoked, with its full backup (written after the revoke succeeded)
 	KindRestore      Kind = "restore"      // a revoked or closed rule put back
 	KindEvent        Kind = "event"        // an event processed (dedup)
 	KindAnnouncement Kind = "announcement" // reaper: an unused rule announced for removal
@@ -27,7 +28,7 @@ const (
 )
 
 // Kinds lists every kind.
-var Kinds = []Kind{KindFinding, KindRevocation, KindRestore, KindEvent, KindAnnouncement, KindClosure, KindDecision, KindNotification, KindOutbox}
+var Kinds = []Kind{KindFinding, KindBackup, KindRevocation, KindRestore, KindEvent, KindAnnouncement, KindClosure, KindDecision, KindNotification, KindOutbox}
 
 func (k Kind) known() bool {
 	for _, x := range Kinds {
@@ -83,8 +84,13 @@ func newRecord(kind Kind, m Meta, body any) Record {
 // NewFinding records an exposure found.
 func NewFinding(m Meta, b Finding) Record { return newRecord(KindFinding, m, b) }
 
-// NewRevocation records a rule about to be revoked, with its backup. It is
-// written before the revoke.
+// NewBackup records a rule about to be revoked, with its full backup. It is
+// written before the revoke: no backup, no revoke.
+func NewBackup(m Meta, b Revocation) Record { return newRecord(KindBackup, m, b) }
+
+// NewRevocation records a rule that was revoked, with its backup. It is
+// written after the revoke succeeded, and only then: a revocation record
+// says what happened, not what was intended.
 func NewRevocation(m Meta, b Revocation) Record { return newRecord(KindRevocation, m, b) }
 
 // NewRestore records a rule put back.
@@ -113,6 +119,9 @@ func (r Record) Finding() (Finding, error) { return decodeBody[Finding](r, KindF
 
 // Revocation is the body of a revocation record.
 func (r Record) Revocation() (Revocation, error) { return decodeBody[Revocation](r, KindRevocation) }
+
+// Backup is the body of a backup record (a Revocation, written before).
+func (r Record) Backup() (Revocation, error) { return decodeBody[Revocation](r, KindBackup) }
 
 // Restore is the body of a restore record.
 func (r Record) Restore() (Restore, error) { return decodeBody[Restore](r, KindRestore) }

@@ -34,7 +34,9 @@ func sampleRecords() []Record {
 	return []Record{
 		NewFinding(m, Finding{Rule: sshWorld(), Reason: "tcp/22 open to 0.0.0.0/0", Mode: "enforce", Action: "revoke", Event: ev}),
 		NewRevocation(m, Revocation{Rule: sshWorld(), Reason: "tcp/22 open to 0.0.0.0/0", FindingID: "L01KE62932V8H74GQT9",
-			Replacement: []rule.Permission{{Direction: "ingress", IpProtocol: "tcp", PortRange: "22/22", SourcePrefixListId: "pl-corp"}}, Event: ev}),
+			Replacement: []rule.Permission{{Direction: "ingress", IpProtocol: "tcp", PortRange: "22/22", SourcePrefixListId: "pl-corp"}}, Event: ev,
+			OpenedBy: "alice", BackupID: "L01KE62932V8H74GQT8"}),
+		NewBackup(m, Revocation{Rule: sshWorld(), Reason: "tcp/22 open to 0.0.0.0/0", Event: ev}),
 		NewRestore(m, Restore{LedgerID: "L01KE62932V8H74GQT9", Rule: sshWorld(), NewRuleID: "sgr-bp1new",
 			Exemption: &Exemption{Until: time.Date(2026, 2, 5, 0, 0, 0, 0, time.UTC), Owner: "alice", Reason: "migration"}, By: "ops"}),
 		NewEvent(noRule, Event{Source: "eventbridge", EventName: "AuthorizeSecurityGroup", EventTime: t0.Truncate(time.Second), Outcome: "handled"}),
@@ -97,6 +99,7 @@ func requireAccessorRoundTrip(t *testing.T, r Record) {
 	accessors := map[Kind]func() (any, error){
 		KindFinding:      func() (any, error) { return r.Finding() },
 		KindRevocation:   func() (any, error) { return r.Revocation() },
+		KindBackup:       func() (any, error) { return r.Backup() },
 		KindRestore:      func() (any, error) { return r.Restore() },
 		KindEvent:        func() (any, error) { return r.Event() },
 		KindAnnouncement: func() (any, error) { return r.Announcement() },
@@ -137,7 +140,7 @@ func TestRevocationKeepsBackupExact(t *testing.T) {
 func TestValidateRejects(t *testing.T) {
 	with := func(r Record, edit func(*Record)) Record { edit(&r); return r }
 	recs := sampleRecords()
-	rev, restore, event := recs[1], recs[2], recs[3]
+	rev, restore, event := recs[1], recs[3], recs[4] // recs[2] is the backup
 	badRule := sshWorld()
 	badRule.PortRange = "22-22"
 	cases := map[string]struct {
