@@ -790,3 +790,54 @@ func (e *env) rulesFull(group string) []ecs.Permission {
 	require.NoError(e.t, err)
 	return resp.Permissions.Permission
 }
+
+// Anyone who can open a port can write an exemption marker: mallory opens
+// SSH to the world with "until=9999-12-31" in the same call. The exemption
+// is announced at once, flagged as written by the principal who opened the
+// port, recorded with the end the policy's maximum allows, and the rule is
+// closed when that end comes (here maxDays 2, so that the test advances 3
+// virtual days rather than 91).
+func TestGuardSelfWrittenForeverExemptionIsAnnouncedAndEnded(t *testing.T) {
+	pol := filepath.Join(t.TempDir(), "policy.yaml")
+	require.NoError(t, os.WriteFile(pol, []byte("modes:\n  guard: enforce\nexemptions:\n  maxDays: 2\n  warnDays: 1\n"), 0o600))
+	e := start(t, localcloud.Options{Env: map[string]string{"PORTHYGIENE_POLICY": pol}})
+	g := createGroup(t, e, "forever")
+	mallory := e.ecsAs("mallory")
+	req := ecs.CreateAuthorizeSecurityGroupRequest()
+	req.RegionId, req.SecurityGroupId = e.cloud.Region(), g
+	req.Permissions = &[]ecs.AuthorizeSecurityGroupPermissions{{IpProtocol: "tcp", PortRange: "22/22", SourceCidrIp: "0.0.0.0/0",
+		Description: `[porthygiene-exempt owner=mallory until=9999-12-31 reason="mine"]`}}
+	_, err := mallory.AuthorizeSecurityGroup(req)
+	require.NoError(t, err)
+	lctest.Settle(t, e.cloud)
+
+	require.Contains(t, e.rules(g), "TCP 22/22 0.0.0.0/0 Accept", "exempt for now")
+	notices, err := e.led.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindExemption}, GroupID: g})
+	require.NoError(t, err)
+	require.Len(t, notices, 1, "announced once, recorded once")
+	n, err := notices[0].ExemptionNotice()
+	require.NoError(t, err)
+	require.Equal(t, "mallory", n.WrittenBy)
+	require.True(t, n.SelfExempted)
+	require.True(t, n.Cut)
+	require.Equal(t, 9999, n.Asked.Year())
+	require.LessOrEqual(t, n.Until.Sub(e.cloud.Clock.Now()), 2*24*time.Hour, "cut to the policy's maximum")
+	var told bool
+	for _, m := range e.cloud.DingTalk.Messages("") {
+		told = told || strings.Contains(m.Text, "WRITTEN BY THE PRINCIPAL WHO OPENED THE PORT") && strings.Contains(m.Text, "mallory")
+	}
+	require.True(t, told, "the exemption is announced, flagged")
+
+	// The end comes: the hourly sweep closes the rule, once.
+	_, err = e.cloud.Advance(t.Context(), 3*24*time.Hour)
+	require.NoError(t, err)
+	require.NotContains(t, e.rules(g), "TCP 22/22 0.0.0.0/0 Accept")
+	revs := e.revocations(g)
+	require.Len(t, revs, 1)
+	body, err := revs[0].Revocation()
+	require.NoError(t, err)
+	require.Contains(t, body.Reason, "at the policy's maximum length")
+	notices, err = e.led.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindExemption}, GroupID: g})
+	require.NoError(t, err)
+	require.Len(t, notices, 2, "announced, then announced as expiring; never again")
+}

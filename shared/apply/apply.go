@@ -134,9 +134,15 @@ type Outcome struct {
 // every failed call; Outcome says what was done all the same.
 func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.Plan, cause Cause) (Outcome, error) {
 	ec := cause.Event
-	out := Outcome{Findings: len(p.Steps)}
+	var out Outcome
+	for _, s := range p.Steps {
+		if s.Kind != plan.AnnounceExemption && s.Kind != plan.AnnounceExpiring {
+			out.Findings++ // exposures; an announced exemption is none
+		}
+	}
 	owner := OwnerFromTags(st.Tags)
 	var revoke []plan.Step
+	var notices []ledger.Record
 	want := p.Changes()
 	granted := 0
 	if want > 0 {
@@ -150,6 +156,10 @@ func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.
 		case plan.Report:
 			out.Notified = append(out.Notified, f.RuleID)
 			out.Events = append(out.Events, a.Event(f, st, ec, owner, notify.KindExposureFound, s.Note, ""))
+		case plan.AnnounceExemption, plan.AnnounceExpiring:
+			rec, ev := a.announce(s, st, cause, owner)
+			notices = append(notices, rec)
+			out.Events = append(out.Events, ev)
 		case plan.Revoke:
 			if granted == 0 {
 				out.Capped++
@@ -162,11 +172,59 @@ func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.
 			revoke = append(revoke, s)
 		}
 	}
-	if len(revoke) == 0 {
-		return out, nil
+	var errs []error
+	if len(notices) > 0 {
+		if a.Ledger == nil {
+			errs = append(errs, fmt.Errorf("%s: record %d exemption notice(s): %w", a.Function, len(notices), ErrNoLedger))
+		} else if err := a.Ledger.Append(ctx, notices...); err != nil {
+			// Told all the same; the next run announces again, and the
+			// notifier shows an event id once.
+			errs = append(errs, fmt.Errorf("%s: record %d exemption notice(s) of %s: %w", a.Function, len(notices), st.GroupID, err))
+		}
 	}
-	err := a.revoke(ctx, w, st, revoke, cause, owner, &out)
-	return out, err
+	if len(revoke) > 0 {
+		errs = append(errs, a.revoke(ctx, w, st, revoke, cause, owner, &out))
+	}
+	return out, errors.Join(errs...)
+}
+
+// announce is the ledger notice and the notification of an exemption seen
+// (or ending soon): who owns it, why, until when (cut to the policy's
+// maximum, and saying so), who wrote it, flagged when the writer is who
+// opened the port.
+func (a *Applier) announce(s plan.Step, st observe.State, cause Cause, owner notify.Owner) (ledger.Record, notify.Event) {
+	f, x := s.Finding, s.Finding.Exempt
+	writer, self := ledger.Unknown, false
+	switch x.Source {
+	case "description":
+		// A marker is written by the call that wrote the rule's description:
+		// the call that opened (or modified) it, when it is this run's event.
+		if by, _ := cause.opener(f.Rule); by != ledger.Unknown {
+			writer, self = by, true
+		}
+	case "ledger":
+		writer = x.Owner // an owner's decision, through the approve function
+	}
+	stage, kind := "announced", notify.KindExemptionNew
+	if s.Kind == plan.AnnounceExpiring {
+		stage, kind = "expiring", notify.KindExemptionExpiring
+	}
+	rec := ledger.NewExemptionNotice(a.meta(st, f.RuleID, cause.Event), ledger.ExemptionNotice{Source: x.Source, Owner: x.Owner, Reason: x.Reason,
+		Asked: x.Asked, Until: x.Until, Cut: x.Cut(), Ports: x.Ports, WrittenBy: writer, SelfExempted: self, Stage: stage})
+	action := s.Note + "; owner " + x.Owner + ", written by " + writer
+	if x.Reason != "" {
+		action += ", reason: " + x.Reason
+	}
+	if self {
+		action += " — WRITTEN BY THE PRINCIPAL WHO OPENED THE PORT"
+	}
+	ev := a.Event(f, st, cause.Event, owner, kind, action, rec.ID)
+	ev.ID = fmt.Sprintf("%s/%s/%s/%s/%s/%s", a.Function, f.GroupID, f.RuleID, kind, x.Source, x.Asked.UTC().Format(time.RFC3339))
+	ev.UndoCommand = ""
+	if self {
+		ev.Severity = notify.SeverityCritical
+	}
+	return rec, ev
 }
 
 // revoke backs up, then revokes exactly the planned rules by id, then

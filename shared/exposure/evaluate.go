@@ -36,6 +36,19 @@ type Input struct {
 	Exemptions map[RuleRef]exemption.Exemption
 	// Now decides which exemptions have expired.
 	Now time.Time
+	// ExemptionCaps end exemptions earlier than they say: the end recorded
+	// when an exemption was first seen (its until, cut to the policy's
+	// maximum length from then). An exemption without a cap here is cut to
+	// the policy's maximum from Now (exemptions.maxDays).
+	ExemptionCaps map[ExemptionKey]time.Time
+}
+
+// ExemptionKey names one exemption as written: a rule, where it was written
+// ("description", "ledger" or "tag") and the until it asked for. A changed
+// until is a new exemption (announced anew, capped anew).
+type ExemptionKey struct {
+	GroupID, RuleID, Source string
+	Until                   time.Time
 }
 
 // Report is the outcome of an evaluation.
@@ -107,11 +120,18 @@ func (s PortSpan) String() string {
 }
 
 // Exempt says which exemption covers a finding and where it was written.
+// Until is when it ends, cut to the policy's maximum; Asked is the until as
+// written (not in JSON: the key of the exemption, see ExemptionKey).
 type Exempt struct {
 	// Source is "description", "ledger" or "tag".
 	Source string
 	exemption.Exemption
+	Asked time.Time
 }
+
+// Cut reports whether the policy's maximum ended the exemption before the
+// until it asked for.
+func (x Exempt) Cut() bool { return x.Until.Before(x.Asked) }
 
 // MarshalJSON writes {"source", "owner", "reason", "until", "ports"}.
 func (x Exempt) MarshalJSON() ([]byte, error) {
@@ -148,6 +168,7 @@ type Evaluator struct {
 	egress   bool
 	tagKey   string
 	markerKw string
+	capUntil func(now, until time.Time) (time.Time, bool) // the policy's maximum length
 }
 
 type catPort struct {
@@ -176,6 +197,7 @@ func New(p *policy.Policy) (*Evaluator, error) {
 		egress:   p.Egress,
 		tagKey:   p.Exemptions.TagKey,
 		markerKw: p.Exemptions.Marker,
+		capUntil: p.CapUntil,
 		thr:      [2]u128{threshold(v4, p.Thresholds.IPv4PrefixLen), threshold(v6, p.Thresholds.IPv6PrefixLen)},
 	}
 	for name, s := range p.Services {
@@ -807,13 +829,26 @@ type tagExemption struct {
 // ledger, group tag, in that order) and notes on those that do not apply.
 func (e *Evaluator) exemptionsFor(in *Input, r *rule.Rule, tags map[string]tagExemption) (notes []string, active []Exempt) {
 	consider := func(where, source string, ex exemption.Exemption, err error) {
+		asked := ex.Until
+		if err == nil {
+			if end, ok := in.ExemptionCaps[ExemptionKey{GroupID: r.GroupID, RuleID: r.ID, Source: source, Until: asked}]; ok {
+				if ex.End().After((exemption.Exemption{Until: end}).End()) {
+					ex.Until = end
+				}
+			} else if end, cut := e.capUntil(in.Now, asked); cut {
+				ex.Until = end
+			}
+		}
 		switch {
 		case err != nil:
 			notes = append(notes, fmt.Sprintf("exemption in %s ignored: %v", where, err))
+		case !ex.Active(in.Now) && ex.Until.Before(asked):
+			notes = append(notes, fmt.Sprintf("exemption in %s (until %s) ended %s at the policy's maximum length (owner %s)",
+				where, asked.UTC().Format("2006-01-02"), ex.UntilString(), ex.Owner))
 		case !ex.Active(in.Now):
 			notes = append(notes, fmt.Sprintf("exemption in %s expired %s (owner %s)", where, ex.UntilString(), ex.Owner))
 		default:
-			active = append(active, Exempt{Source: source, Exemption: ex})
+			active = append(active, Exempt{Source: source, Exemption: ex, Asked: asked})
 		}
 	}
 	if ex, found, err := exemption.Find(e.markerKw, r.Description); found {

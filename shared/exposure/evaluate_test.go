@@ -77,6 +77,7 @@ func TestEvaluate(t *testing.T) {
 		tags         map[string]map[string]string
 		prefixLists  PrefixLists
 		exemptions   map[RuleRef]exemption.Exemption
+		caps         map[ExemptionKey]time.Time
 		wantFindings []want
 		wantExempted []want
 	}{
@@ -378,8 +379,27 @@ func TestEvaluate(t *testing.T) {
 			// A valid tag exemption moves the finding to Exempted.
 			name:         "TagExemption",
 			rules:        []rule.Rule{mk("a", "tcp 22/22 0.0.0.0/0 accept 1")},
-			tags:         map[string]map[string]string{"sg-1": {"porthygiene-exempt": "owner=alice;reason=bastion host;until=2026-12-31"}},
-			wantExempted: []want{{rule: "a", ports: []int{22}, services: []string{"ssh"}, severity: policy.SeverityCritical, exempt: "tag", reason: "exempt (tag) until 2026-12-31, owner alice: bastion host"}},
+			tags:         map[string]map[string]string{"sg-1": {"porthygiene-exempt": "owner=alice;reason=bastion host;until=2026-05-15"}},
+			wantExempted: []want{{rule: "a", ports: []int{22}, services: []string{"ssh"}, severity: policy.SeverityCritical, exempt: "tag", reason: "exempt (tag) until 2026-05-15, owner alice: bastion host"}},
+		},
+		{
+			// An exemption longer than the policy's maximum (90 days) is cut
+			// to it: 9999-12-31 written by anyone keeps a port open 90 days
+			// from now at most, never forever.
+			name:         "ExemptionCutToTheMaximum",
+			rules:        []rule.Rule{mk("a", "tcp 22/22 0.0.0.0/0 accept 1")},
+			tags:         map[string]map[string]string{"sg-1": {"porthygiene-exempt": "owner=mallory;reason=mine;until=9999-12-31"}},
+			wantExempted: []want{{rule: "a", ports: []int{22}, services: []string{"ssh"}, severity: policy.SeverityCritical, exempt: "tag", reason: "exempt (tag) until 2026-05-30T12:00:00Z, owner mallory"}},
+		},
+		{
+			// The end recorded when the exemption was first seen holds: the
+			// 9999 exemption, first seen 90 days ago, has ended, and the
+			// finding says it ended at the maximum.
+			name:         "ExemptionEndedAtItsRecordedCap",
+			rules:        []rule.Rule{mk("a", "tcp 22/22 0.0.0.0/0 accept 1")},
+			tags:         map[string]map[string]string{"sg-1": {"porthygiene-exempt": "owner=mallory;reason=mine;until=9999-12-31"}},
+			caps:         map[ExemptionKey]time.Time{{GroupID: "sg-1", RuleID: "a", Source: "tag", Until: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)}: now.Add(-time.Hour)},
+			wantFindings: []want{{rule: "a", ports: []int{22}, services: []string{"ssh"}, severity: policy.SeverityCritical, reason: "(until 9999-12-31) ended 2026-03-01T11:00:00Z at the policy's maximum length (owner mallory)"}},
 		},
 		{
 			// An expired exemption no longer applies.
@@ -445,7 +465,7 @@ func TestEvaluate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep, err := Evaluate(tt.policy, Input{Rules: tt.rules, Tags: tt.tags, PrefixLists: tt.prefixLists, Exemptions: tt.exemptions, Now: now})
+			rep, err := Evaluate(tt.policy, Input{Rules: tt.rules, Tags: tt.tags, PrefixLists: tt.prefixLists, Exemptions: tt.exemptions, ExemptionCaps: tt.caps, Now: now})
 			require.NoError(t, err)
 			checkFindings(t, "findings", tt.wantFindings, rep.Findings)
 			checkFindings(t, "exempted", tt.wantExempted, rep.Exempted)

@@ -34,8 +34,15 @@ func NewPlanner(p *policy.Policy) (*Planner, error) {
 // group with no finding without them has none with them, and most events
 // touch groups that stay clean, so the guard reads them only when the rules
 // alone have a finding.
+//
+// An exemption on an exposing rule needs them too: every exemption is
+// announced once, and the ledger says whether it was.
 func (p *Planner) NeedsContext(st *observe.State, now time.Time) bool {
-	return !st.Complete() && len(p.eval.Evaluate(st.Input(now)).Findings) > 0
+	if st.Complete() {
+		return false
+	}
+	rep := p.eval.Evaluate(st.Input(now))
+	return len(rep.Findings) > 0 || len(rep.Exempted) > 0
 }
 
 // Plan decides, for every finding of the group, by the guard's mode: revoke
@@ -78,7 +85,9 @@ func (p *Planner) Plan(st observe.State, now time.Time) plan.Plan {
 // plan1 is one pass of Plan over the group as it is.
 func (p *Planner) plan1(st observe.State, now time.Time) plan.Plan {
 	out := plan.Plan{Region: st.Region, GroupID: st.GroupID}
-	findings := p.eval.Evaluate(st.Input(now)).Findings
+	rep := p.eval.Evaluate(st.Input(now))
+	out.Steps = append(out.Steps, p.announcements(&st, rep.Exempted, now)...)
+	findings := rep.Findings
 	closing := map[string]string{}
 	for _, d := range st.Decisions.Closing(st.GroupID) {
 		closing[d.RuleID] = "closed at the owner's request (" + d.Via + ")"
@@ -122,6 +131,36 @@ func (p *Planner) plan1(st observe.State, now time.Time) plan.Plan {
 				s.Replacement = replacementsFor(f.Rule, *p.pol.Replace)
 			}
 			out.Steps = append(out.Steps, s)
+		}
+	}
+	return out
+}
+
+// announcements are the exemptions to tell people about: each one the
+// ledger has no notice of (its first notice fixes when it ends, at most the
+// policy's maximum length from now), and each one ending within
+// exemptions.warnDays. Without the ledger read, nothing: a run that cannot
+// know what was announced would announce it again every time.
+func (p *Planner) announcements(st *observe.State, exempted []exposure.Finding, now time.Time) []plan.Step {
+	if !st.DecisionsKnown {
+		return nil
+	}
+	var out []plan.Step
+	for _, f := range exempted {
+		if f.Exempt == nil {
+			continue
+		}
+		k := exposure.ExemptionKey{GroupID: st.GroupID, RuleID: f.RuleID, Source: f.Exempt.Source, Until: f.Exempt.Asked.UTC()}
+		switch {
+		case !st.Announced(k, "announced"):
+			note := "exempt until " + f.Exempt.UntilString()
+			if f.Exempt.Cut() {
+				note += fmt.Sprintf(" (asked until %s; cut to the policy's maximum of %d days)", f.Exempt.Asked.UTC().Format("2006-01-02"), p.pol.Exemptions.MaxDays)
+			}
+			out = append(out, plan.Step{Kind: plan.AnnounceExemption, Finding: f, Note: note})
+		case p.pol.ExpiringSoon(now, f.Exempt.Until) && !st.Announced(k, "expiring"):
+			out = append(out, plan.Step{Kind: plan.AnnounceExpiring, Finding: f,
+				Note: "exemption ends " + f.Exempt.UntilString() + "; the guard then closes the rule unless it is renewed"})
 		}
 	}
 	return out

@@ -38,6 +38,7 @@ type stateFile struct {
 	PrefixLists map[string][]string `json:"prefixLists"`
 	Permissions []rule.Permission   `json:"permissions"` // as DescribeSecurityGroupAttribute spells them
 	Decisions   []decision.Decision `json:"decisions"`
+	Notices     []observe.Notice    `json:"notices"` // exemption notices in the ledger
 }
 
 func loadCase(t *testing.T, dir string) (observe.State, time.Time, *policy.Policy) {
@@ -69,6 +70,7 @@ func loadCase(t *testing.T, dir string) (observe.State, time.Time, *policy.Polic
 		}
 	}
 	st.Decisions = decision.NewSet(sf.Decisions)
+	st.Notices = sf.Notices
 	pol := policy.Default()
 	if _, err := os.Stat(filepath.Join(dir, "uses-shipped-policy")); err == nil {
 		pol, err = policy.Load(filepath.Join("..", "..", "policy.yaml"))

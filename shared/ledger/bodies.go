@@ -60,6 +60,25 @@ type Revocation struct {
 // Unknown is OpenedBy when the call that opened a rule is not known.
 const Unknown = "unknown"
 
+// ExemptionNotice: an exemption seen on a rule, announced to people. The
+// first notice of an exemption (Stage "announced") fixes when it ends: Until
+// is Asked cut to the policy's maximum length from then, and a later run
+// never lets it run longer. Meta: GroupID, Region and RuleID required.
+type ExemptionNotice struct {
+	Source string    `json:"source"` // description | tag | ledger
+	Owner  string    `json:"owner"`
+	Reason string    `json:"reason,omitempty"`
+	Asked  time.Time `json:"asked"` // the until as written
+	Until  time.Time `json:"until"` // when it ends
+	Cut    bool      `json:"cut,omitempty"`
+	Ports  []int     `json:"ports,omitempty"`
+	// WrittenBy is the principal of the call that wrote it, or "unknown";
+	// SelfExempted is set when that principal also opened the port.
+	WrittenBy    string `json:"writtenBy"`
+	SelfExempted bool   `json:"selfExempted,omitempty"`
+	Stage        string `json:"stage"` // announced | expiring
+}
+
 // Exemption keeps a rule in place until Until.
 type Exemption struct {
 	Until  time.Time `json:"until"`
@@ -186,6 +205,15 @@ func validateKind(r Record, writing bool) error {
 			return bad("body.exemption.until is required")
 		}
 		return nil
+	case KindExemption:
+		b, err := r.ExemptionNotice()
+		if err != nil {
+			return err
+		}
+		if b.Stage != "announced" && b.Stage != "expiring" {
+			return bad("body.stage %q: want announced or expiring", b.Stage)
+		}
+		return need("groupId", r.GroupID, "region", r.Region, "ruleId", r.RuleID, "body.source", b.Source, "body.owner", b.Owner)
 	case KindEvent:
 		b, err := r.Event()
 		if err != nil {

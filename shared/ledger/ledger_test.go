@@ -74,6 +74,7 @@ func oneOfEach(at time.Time) []ledger.Record {
 		ledger.NewAnnouncement(m, ledger.Announcement{Rule: p, Reason: "unused", EligibleAt: at.Add(168 * time.Hour)}),
 		ledger.NewClosure(m, ledger.Closure{AnnouncementID: prior, Rule: p, Reason: "unused"}),
 		ledger.NewDecision(m, ledger.Decision{Action: "exempt", Target: prior, By: "alice", Until: at.Add(720 * time.Hour), Via: "dingtalk"}),
+		ledger.NewExemptionNotice(m, ledger.ExemptionNotice{Source: "tag", Owner: "alice", Asked: at.Add(720 * time.Hour), Until: at.Add(720 * time.Hour), WrittenBy: ledger.Unknown, Stage: "announced"}),
 		ledger.NewNotification(m, ledger.Notification{Robot: "ops", Title: "revoked", Refs: []string{prior}, Status: "sent", Attempts: 1}),
 		ledger.NewOutbox(m, ledger.Outbox{Robot: "ops", Title: "digest", Markdown: "### revoked", Refs: []string{prior}}),
 	}

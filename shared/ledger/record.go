@@ -23,12 +23,13 @@ const (
 	KindAnnouncement Kind = "announcement" // reaper: an unused rule announced for removal
 	KindClosure      Kind = "closure"      // reaper: an announced rule removed, with its backup
 	KindDecision     Kind = "decision"     // a human decision (exempt, close, restore) from DingTalk or the CLI
+	KindExemption    Kind = "exemption"    // an exemption seen on a rule and announced (or announced as expiring)
 	KindNotification Kind = "notification" // notifier: a message sent (or not)
 	KindOutbox       Kind = "outbox"       // notifier: a message waiting to be sent
 )
 
 // Kinds lists every kind.
-var Kinds = []Kind{KindFinding, KindBackup, KindRevocation, KindRestore, KindEvent, KindAnnouncement, KindClosure, KindDecision, KindNotification, KindOutbox}
+var Kinds = []Kind{KindFinding, KindBackup, KindRevocation, KindRestore, KindEvent, KindAnnouncement, KindClosure, KindDecision, KindExemption, KindNotification, KindOutbox}
 
 func (k Kind) known() bool {
 	for _, x := range Kinds {
@@ -105,6 +106,9 @@ func NewAnnouncement(m Meta, b Announcement) Record { return newRecord(KindAnnou
 // NewClosure records an announced rule removed.
 func NewClosure(m Meta, b Closure) Record { return newRecord(KindClosure, m, b) }
 
+// NewExemptionNotice records an exemption seen and announced.
+func NewExemptionNotice(m Meta, b ExemptionNotice) Record { return newRecord(KindExemption, m, b) }
+
 // NewDecision records a human decision.
 func NewDecision(m Meta, b Decision) Record { return newRecord(KindDecision, m, b) }
 
@@ -119,6 +123,11 @@ func (r Record) Finding() (Finding, error) { return decodeBody[Finding](r, KindF
 
 // Revocation is the body of a revocation record.
 func (r Record) Revocation() (Revocation, error) { return decodeBody[Revocation](r, KindRevocation) }
+
+// ExemptionNotice is the body of an exemption record.
+func (r Record) ExemptionNotice() (ExemptionNotice, error) {
+	return decodeBody[ExemptionNotice](r, KindExemption)
+}
 
 // Backup is the body of a backup record (a Revocation, written before).
 func (r Record) Backup() (Revocation, error) { return decodeBody[Revocation](r, KindBackup) }

@@ -43,6 +43,8 @@ func sampleRecords() []Record {
 		NewAnnouncement(m, Announcement{Rule: sshWorld(), Reason: "no traffic for 30 days", EligibleAt: t0.Add(7 * 24 * time.Hour), Evidence: "flow logs 2025-12-06..2026-01-05"}),
 		NewClosure(m, Closure{AnnouncementID: "L01KE62932V8H74GQT9", Rule: sshWorld(), Reason: "unused"}),
 		NewDecision(noRule, Decision{Action: "exempt", Target: "L01KE62932V8H74GQT9", By: "alice", Until: t0.Add(30 * 24 * time.Hour), Via: "dingtalk"}),
+		NewExemptionNotice(m, ExemptionNotice{Source: "description", Owner: "alice", Reason: "bastion", Asked: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC),
+			Until: time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC), Cut: true, Ports: []int{22}, WrittenBy: "alice", SelfExempted: true, Stage: "announced"}),
 		NewNotification(noRule, Notification{Robot: "ops", Title: "revoked tcp/22", Refs: []string{"L01KE62932V8H74GQT9"}, Status: "sent", Attempts: 1}),
 		NewOutbox(noRule, Outbox{Robot: "ops", Title: "digest", Markdown: "### 2 rules revoked", Refs: []string{"L01KE62932V8H74GQT9"}}),
 	}
@@ -100,6 +102,7 @@ func requireAccessorRoundTrip(t *testing.T, r Record) {
 		KindFinding:      func() (any, error) { return r.Finding() },
 		KindRevocation:   func() (any, error) { return r.Revocation() },
 		KindBackup:       func() (any, error) { return r.Backup() },
+		KindExemption:    func() (any, error) { return r.ExemptionNotice() },
 		KindRestore:      func() (any, error) { return r.Restore() },
 		KindEvent:        func() (any, error) { return r.Event() },
 		KindAnnouncement: func() (any, error) { return r.Announcement() },

@@ -10,14 +10,16 @@ import (
 type Kind string
 
 const (
-	KindExposureRevoked Kind = "exposure-revoked" // an exposing rule was revoked
-	KindExposureFound   Kind = "exposure-found"   // an exposing rule was found and left (exempt, monitor-only)
-	KindExposureDryRun  Kind = "exposure-dry-run" // dry run: the rule would have been revoked
-	KindReaperAnnounced Kind = "reaper-announced" // a temporary rule will be closed on a date
-	KindReaperClosed    Kind = "reaper-closed"    // a temporary rule was closed
-	KindReplicated      Kind = "replicated"       // a rule was replicated to other groups/regions
-	KindRestored        Kind = "restored"         // a revoked rule was put back (an owner's decision)
-	KindError           Kind = "error"            // porthygiene failed to do its job
+	KindExposureRevoked   Kind = "exposure-revoked"   // an exposing rule was revoked
+	KindExposureFound     Kind = "exposure-found"     // an exposing rule was found and left (exempt, monitor-only)
+	KindExposureDryRun    Kind = "exposure-dry-run"   // dry run: the rule would have been revoked
+	KindReaperAnnounced   Kind = "reaper-announced"   // a temporary rule will be closed on a date
+	KindReaperClosed      Kind = "reaper-closed"      // a temporary rule was closed
+	KindReplicated        Kind = "replicated"         // a rule was replicated to other groups/regions
+	KindRestored          Kind = "restored"           // a revoked rule was put back (an owner's decision)
+	KindExemptionNew      Kind = "exemption-new"      // an exemption keeps an exposing rule open: who, why, until when
+	KindExemptionExpiring Kind = "exemption-expiring" // an exemption ends soon; the rule is closed then
+	KindError             Kind = "error"              // porthygiene failed to do its job
 )
 
 // Severity ranks an Event; the zero value renders as info.

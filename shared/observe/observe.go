@@ -52,8 +52,10 @@ type State struct {
 	PrefixLists exposure.PrefixLists
 	// Unresolved says why each missing prefix list could not be read.
 	Unresolved map[string]error
-	// Decisions in force for the group's rules (DecisionsKnown: read).
+	// Decisions in force for the group's rules, and the exemption notices
+	// the ledger holds for them (DecisionsKnown: both read).
 	Decisions      decision.Set
+	Notices        []Notice
 	DecisionsKnown bool
 	// DecisionsErr is why the decisions could not be read, if they could not.
 	DecisionsErr error
@@ -61,6 +63,36 @@ type State struct {
 
 // Complete reports whether everything a planner may need was read.
 func (s *State) Complete() bool { return s.TagsKnown && s.DecisionsKnown }
+
+// Notice is an exemption notice of one of the group's rules.
+type Notice struct {
+	RuleID string
+	ledger.ExemptionNotice
+}
+
+// ExemptionCaps are the ends the notices fixed, for the evaluator.
+func (s *State) ExemptionCaps() map[exposure.ExemptionKey]time.Time {
+	caps := map[exposure.ExemptionKey]time.Time{}
+	for _, n := range s.Notices {
+		if n.Stage == "announced" {
+			k := exposure.ExemptionKey{GroupID: s.GroupID, RuleID: n.RuleID, Source: n.Source, Until: n.Asked.UTC()}
+			if cur, ok := caps[k]; !ok || n.Until.Before(cur) {
+				caps[k] = n.Until
+			}
+		}
+	}
+	return caps
+}
+
+// Announced reports whether a notice of stage exists for the exemption k.
+func (s *State) Announced(k exposure.ExemptionKey, stage string) bool {
+	for _, n := range s.Notices {
+		if n.Stage == stage && n.RuleID == k.RuleID && n.Source == k.Source && n.Asked.Equal(k.Until) {
+			return true
+		}
+	}
+	return false
+}
 
 // Input is what the evaluator sees of the group at now: its rules and prefix
 // lists, its tags and the owners' active "keep" decisions, as far as they
@@ -73,6 +105,7 @@ func (s *State) Input(now time.Time) exposure.Input {
 	}
 	if s.DecisionsKnown {
 		in.Exemptions = s.Decisions.Exemptions(now)
+		in.ExemptionCaps = s.ExemptionCaps()
 	}
 	return in
 }
@@ -97,8 +130,14 @@ type Observer struct {
 	plMu sync.Mutex
 	pl   map[string][]netip.Prefix
 
-	// preloaded, when set, holds every group's decisions (PreloadDecisions).
-	preloaded *decision.Set
+	// preloaded, when set, holds every group's decisions and notices
+	// (PreloadDecisions).
+	preloaded *preload
+}
+
+type preload struct {
+	decisions decision.Set
+	notices   map[string][]Notice // by group
 }
 
 // Options configure an Observer.
@@ -157,7 +196,7 @@ func (o *Observer) Complete(ctx context.Context, cl Reader, st *State) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st.Decisions, st.DecisionsErr = o.groupDecisions(ctx, st.GroupID)
+			st.Decisions, st.Notices, st.DecisionsErr = o.groupDecisions(ctx, st.GroupID)
 			st.DecisionsKnown = st.DecisionsErr == nil
 		}()
 	}
@@ -194,33 +233,71 @@ func (o *Observer) Observe(ctx context.Context, cl Reader, t Target) (State, err
 // ErrNoLedger: decisions were asked for without a ledger.
 var ErrNoLedger = errors.New("no ledger configured: owners' decisions cannot be read")
 
-// PreloadDecisions reads the decisions of every group at once, for a run
-// that observes many groups (an audit): Complete then reads none. On error
-// the run goes on without decisions (none are read later either): the
+// PreloadDecisions reads the decisions and notices of every group at once,
+// for a run that observes many groups (an audit): Complete then reads none.
+// On error the run goes on without them (none are read later either): the
 // caller says so once.
 func (o *Observer) PreloadDecisions(ctx context.Context) error {
-	ds, err := o.Decisions(ctx, ledger.Filter{Since: o.now.Add(-DecisionWindow)})
+	recs, err := o.records(ctx, ledger.Filter{Since: o.now.Add(-DecisionWindow)})
 	if err != nil {
-		o.preloaded = &decision.Set{}
+		o.preloaded = &preload{}
 		return err
 	}
-	set := decision.NewSet(ds)
-	o.preloaded = &set
+	p := &preload{decisions: decision.NewSet(decision.FromRecords(recs)), notices: map[string][]Notice{}}
+	for _, n := range notices(recs) {
+		p.notices[n.group] = append(p.notices[n.group], n.Notice)
+	}
+	o.preloaded = p
 	return nil
 }
 
-func (o *Observer) groupDecisions(ctx context.Context, gid string) (decision.Set, error) {
+func (o *Observer) groupDecisions(ctx context.Context, gid string) (decision.Set, []Notice, error) {
 	if o.preloaded != nil {
-		return *o.preloaded, nil
+		return o.preloaded.decisions, o.preloaded.notices[gid], nil
 	}
 	if o.ledger == nil {
-		return decision.Set{}, ErrNoLedger
+		return decision.Set{}, nil, ErrNoLedger
 	}
-	ds, err := o.Decisions(ctx, ledger.Filter{GroupID: gid, Since: o.now.Add(-DecisionWindow)})
+	recs, err := o.records(ctx, ledger.Filter{GroupID: gid, Since: o.now.Add(-DecisionWindow)})
 	if err != nil {
-		return decision.Set{}, err
+		return decision.Set{}, nil, err
 	}
-	return decision.NewSet(ds), nil
+	var ns []Notice
+	for _, n := range notices(recs) {
+		ns = append(ns, n.Notice)
+	}
+	return decision.NewSet(decision.FromRecords(recs)), ns, nil
+}
+
+// records reads the decision and exemption records f selects (one query).
+func (o *Observer) records(ctx context.Context, f ledger.Filter) ([]ledger.Record, error) {
+	if o.ledger == nil {
+		return nil, ErrNoLedger
+	}
+	f.Kinds = []ledger.Kind{ledger.KindDecision, ledger.KindExemption}
+	recs, err := o.ledger.Query(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("read decisions: %w", err)
+	}
+	return recs, nil
+}
+
+type groupNotice struct {
+	group string
+	Notice
+}
+
+func notices(recs []ledger.Record) []groupNotice {
+	var out []groupNotice
+	for _, r := range recs {
+		if r.Kind != ledger.KindExemption {
+			continue
+		}
+		if b, err := r.ExemptionNotice(); err == nil {
+			out = append(out, groupNotice{r.GroupID, Notice{RuleID: r.RuleID, ExemptionNotice: b}})
+		}
+	}
+	return out
 }
 
 // Decisions reads the decision records f selects (f.Kinds is set here),

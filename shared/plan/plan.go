@@ -22,6 +22,11 @@ const (
 	Report Kind = "report"
 	// DryRun logs what would be done and tells no one.
 	DryRun Kind = "dry-run"
+	// AnnounceExemption tells people of an exemption seen for the first
+	// time and records it (the record fixes when it ends). It changes no rule.
+	AnnounceExemption Kind = "announce-exemption"
+	// AnnounceExpiring tells people an exemption ends soon. It changes no rule.
+	AnnounceExpiring Kind = "announce-expiring"
 )
 
 // Step is one rule's part of a plan.
