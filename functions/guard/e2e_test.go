@@ -22,6 +22,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	sls "github.com/aliyun/aliyun-log-go-sdk"
 	"github.com/stretchr/testify/require"
 
 	"github.com/porthygiene/porthygiene/localcloud"
@@ -840,4 +841,32 @@ func TestGuardSelfWrittenForeverExemptionIsAnnouncedAndEnded(t *testing.T) {
 	notices, err = e.led.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindExemption}, GroupID: g})
 	require.NoError(t, err)
 	require.Len(t, notices, 2, "announced, then announced as expiring; never again")
+}
+
+// The ledger's index is deleted (or was never created): owners' decisions
+// cannot be read. The guard says so by name in its log, keeps revoking what
+// was just opened (nobody can have kept a rule that did not exist a minute
+// ago), and reports, without revoking, the older exposure an owner may have
+// chosen to keep.
+func TestGuardWithoutTheLedgerIndex(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	op := e.cloud.Operator()
+	dial := &net.Dialer{Timeout: 2 * time.Second}
+	raw := &sls.Client{Endpoint: e.cloud.Region() + ".log.aliyuncs.com", AccessKeyID: op.AccessKeyID, AccessKeySecret: op.AccessKeySecret,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			DialContext: func(ctx context.Context, nw, _ string) (net.Conn, error) { return dial.DialContext(ctx, nw, e.cloud.Addr()) }}}}
+	ep := e.cloud.Endpoints()
+	require.NoError(t, raw.DeleteIndex(ep.Ledger.Project, ep.Ledger.Logstore))
+
+	// Fresh: opened now, revoked now.
+	e.authorize("sg-web", perm{proto: "tcp", ports: "22/22", cidr: "0.0.0.0/0", desc: "debug"})
+	require.NotContains(t, e.rules("sg-web"), "TCP 22/22 0.0.0.0/0 Accept", "a fresh exposure is revoked without the ledger's index")
+
+	// Old: sg-legacy's RDP rule predates the deployment; the sweep reports it.
+	require.Contains(t, e.rules("sg-legacy"), "TCP 3389/3389 0.0.0.0/0 Accept")
+	_, err := e.cloud.Advance(t.Context(), time.Hour)
+	require.NoError(t, err)
+	require.Contains(t, e.rules("sg-legacy"), "TCP 3389/3389 0.0.0.0/0 Accept", "an old rule may have been kept: reported, not revoked")
+
+	require.Contains(t, e.cloud.Runtime.Logs("porthygiene-guard"), "the ledger logstore has no index", "the guard names the problem in its log")
 }

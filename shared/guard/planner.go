@@ -125,6 +125,9 @@ func (p *Planner) plan1(st observe.State, now time.Time) plan.Plan {
 			out.Steps = append(out.Steps, plan.Step{Kind: plan.Report, Finding: f, Note: "reported, not changed: a prefix list it names could not be read"})
 		case mode == policy.ModeNotify && !closeNow:
 			out.Steps = append(out.Steps, plan.Step{Kind: plan.Report, Finding: f, Note: note})
+		case !closeNow && mightBeKept(&st, f.Rule, now):
+			out.Steps = append(out.Steps, plan.Step{Kind: plan.Report, Finding: f,
+				Note: "NOT revoked: the owners' decisions could not be read (" + st.DecisionsErr.Error() + "), and an owner may have chosen to keep this rule; revoked once the ledger answers"})
 		default:
 			s := plan.Step{Kind: plan.Revoke, Finding: f}
 			if p.pol.Replace != nil {
@@ -134,6 +137,22 @@ func (p *Planner) plan1(st observe.State, now time.Time) plan.Plan {
 		}
 	}
 	return out
+}
+
+// keepWindow is how old a rule must be before an owner could have been
+// asked about it (a message with a "keep" button) and answered.
+const keepWindow = time.Minute
+
+// mightBeKept reports whether, with the owners' decisions unreadable, r may
+// be a rule an owner chose to keep: one older than keepWindow (or of unknown
+// age). A rule just opened cannot have been kept, so a fresh exposure is
+// revoked whatever the ledger's state; an older one is reported instead,
+// never revoked against a decision the guard cannot see.
+func mightBeKept(st *observe.State, r rule.Rule, now time.Time) bool {
+	if st.DecisionsKnown || st.DecisionsErr == nil {
+		return false
+	}
+	return r.CreateTime.IsZero() || r.CreateTime.Before(now.Add(-keepWindow))
 }
 
 // announcements are the exemptions to tell people about: each one the

@@ -7,6 +7,7 @@ package guard_test
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -39,6 +40,8 @@ type stateFile struct {
 	Permissions []rule.Permission   `json:"permissions"` // as DescribeSecurityGroupAttribute spells them
 	Decisions   []decision.Decision `json:"decisions"`
 	Notices     []observe.Notice    `json:"notices"` // exemption notices in the ledger
+	// DecisionsError, when set, is why the ledger could not be read.
+	DecisionsError string `json:"decisionsError"`
 }
 
 func loadCase(t *testing.T, dir string) (observe.State, time.Time, *policy.Policy) {
@@ -71,6 +74,9 @@ func loadCase(t *testing.T, dir string) (observe.State, time.Time, *policy.Polic
 	}
 	st.Decisions = decision.NewSet(sf.Decisions)
 	st.Notices = sf.Notices
+	if sf.DecisionsError != "" {
+		st.DecisionsKnown, st.DecisionsErr = false, errors.New(sf.DecisionsError)
+	}
 	pol := policy.Default()
 	if _, err := os.Stat(filepath.Join(dir, "uses-shipped-policy")); err == nil {
 		pol, err = policy.Load(filepath.Join("..", "..", "policy.yaml"))

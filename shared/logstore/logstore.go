@@ -2,6 +2,7 @@ package logstore
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 )
@@ -55,3 +56,8 @@ type Store interface {
 	// field. Idempotent.
 	EnsureIndex(ctx context.Context, project, logstore string, keys ...string) error
 }
+
+// ErrNoIndex: the logstore has no index, so it cannot be queried (SLS's
+// IndexConfigNotExist). `porthygiene setup` creates it; an index covers only
+// data written after it exists. Store implementations wrap it.
+var ErrNoIndex = errors.New("the logstore has no index (run porthygiene setup; an index covers only data written after it exists)")

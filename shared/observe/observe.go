@@ -18,6 +18,7 @@ import (
 	"github.com/porthygiene/porthygiene/shared/decision"
 	"github.com/porthygiene/porthygiene/shared/exposure"
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/logstore"
 	"github.com/porthygiene/porthygiene/shared/rule"
 )
 
@@ -212,7 +213,11 @@ func (o *Observer) Complete(ctx context.Context, cl Reader, st *State) error {
 		}
 	}
 	wg.Wait()
-	if st.DecisionsErr != nil {
+	switch {
+	case errors.Is(st.DecisionsErr, logstore.ErrNoIndex):
+		o.log.ErrorContext(ctx, "the ledger logstore has no index: owners' decisions cannot be read; run porthygiene setup",
+			"group", st.GroupID, "error", st.DecisionsErr)
+	case st.DecisionsErr != nil:
 		o.log.WarnContext(ctx, "read decisions", "group", st.GroupID, "error", st.DecisionsErr)
 	}
 	if err != nil {

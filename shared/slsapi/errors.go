@@ -8,6 +8,7 @@ import (
 	sdk "github.com/aliyun/aliyun-log-go-sdk"
 
 	"github.com/porthygiene/porthygiene/shared/credentials"
+	"github.com/porthygiene/porthygiene/shared/logstore"
 )
 
 // Sentinels; every *Error unwraps to exactly one of them.
@@ -18,6 +19,9 @@ var (
 	ErrThrottled     = errors.New("throttled")      // read/write quota exceeded; retry later
 	ErrServer        = errors.New("server error")   // 5xx, unreachable, retries exhausted, query incomplete; retry later
 	ErrInvalid       = errors.New("invalid request")
+	// ErrNoIndex: a query of a logstore without an index
+	// (IndexConfigNotExist). It is also ErrNotFound and logstore.ErrNoIndex.
+	ErrNoIndex = fmt.Errorf("%w: %w", logstore.ErrNoIndex, ErrNotFound)
 )
 
 // Error is a failed SLS call.
@@ -94,7 +98,9 @@ func mapError(cl call, err error, tr *trace, cred Credentials) error {
 // classify maps an SLS error code (first) or HTTP status to a sentinel.
 func classify(code string, status int) error {
 	switch code {
-	case "ProjectNotExist", "LogStoreNotExist", "ShardNotExist", "IndexConfigNotExist", "IndexNotExist", "MetaStoreNotExist":
+	case "IndexConfigNotExist":
+		return ErrNoIndex
+	case "ProjectNotExist", "LogStoreNotExist", "ShardNotExist", "IndexNotExist", "MetaStoreNotExist":
 		return ErrNotFound
 	case "ProjectAlreadyExist", "LogStoreAlreadyExist", "IndexAlreadyExist":
 		return ErrAlreadyExists
