@@ -90,6 +90,10 @@ func restoreRule(ctx context.Context, c *conn, pol *policy.Policy, id string, ex
 		return res, usagef("%v (pass --region %s)", err, res.Region)
 	case errors.Is(err, restore.ErrExemptionExpired):
 		return res, usagef("--exempt-until: %v", err)
+	case errors.Is(err, restore.ErrAlreadyPresent) && res.Exemption != "":
+		// Its revoke failed, or someone put it back: to keep it open, the
+		// rule itself must carry the exemption.
+		return res, fmt.Errorf("%w (to exempt it, add %s to the description of %s)", err, res.Exemption, res.PresentRuleID)
 	}
 	return res, err
 }

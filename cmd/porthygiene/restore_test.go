@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porthygiene/porthygiene/localcloud"
+	"github.com/porthygiene/porthygiene/localcloud/faults"
 	"github.com/porthygiene/porthygiene/localcloud/lctest"
 )
 
@@ -94,6 +95,109 @@ func TestRestoreBringsTheRuleBackWithAnExemption(t *testing.T) {
 	code, out, _ = cli(t, "ledger", "--endpoints", ep, "--kind", "restore")
 	require.Equal(t, 0, code)
 	require.Contains(t, out, "exempt until "+until)
+}
+
+// ruleID is the id of the group's ingress rule on port, "" if none.
+func ruleID(t *testing.T, cl *ecs.Client, region, group, port string) string {
+	t.Helper()
+	req := ecs.CreateDescribeSecurityGroupAttributeRequest()
+	req.RegionId, req.SecurityGroupId, req.Direction = region, group, "ingress"
+	resp, err := cl.DescribeSecurityGroupAttribute(req)
+	require.NoError(t, err)
+	id := ""
+	for _, p := range resp.Permissions.Permission {
+		if p.PortRange == port+"/"+port {
+			require.Empty(t, id, "one rule on port %s", port)
+			id = p.SecurityGroupRuleId
+		}
+	}
+	return id
+}
+
+func ledgerEntries(t *testing.T, ep, kind string) []ledgerEntry {
+	t.Helper()
+	code, out, errOut := cli(t, "ledger", "--endpoints", ep, "--kind", kind, "--json")
+	require.Equal(t, 0, code, errOut)
+	var entries []ledgerEntry
+	require.NoError(t, json.Unmarshal([]byte(out), &entries))
+	return entries
+}
+
+// TestRestoreIsHonest is the red team's case: the guard's revoke fails, so
+// the rule is still in the group. A restore of its revocation restores
+// nothing (ECS ignores a duplicate authorize): it says so, exits 1 and
+// records nothing, so the real restore, once the rule is gone, works. A
+// second restore is "already restored"; after the restored rule is revoked
+// again, the revocation restores again.
+func TestRestoreIsHonest(t *testing.T) {
+	c := lctest.Start(t, localcloud.Options{}, "guard")
+	ep := endpointsFileFor(t, c)
+	cl := lctest.ECS(t, c)
+	c.SetFaults(faults.Config{Actions: []faults.Action{{Service: "ecs", Action: "RevokeSecurityGroup", ServerErrorRatio: 1}}})
+	req := ecs.CreateAuthorizeSecurityGroupRequest()
+	req.RegionId, req.SecurityGroupId = c.Region(), "sg-web"
+	req.Permissions = &[]ecs.AuthorizeSecurityGroupPermissions{{IpProtocol: "tcp", PortRange: "3389/3389", SourceCidrIp: "0.0.0.0/0", Priority: "7", Description: "vendor rdp"}}
+	_, err := cl.AuthorizeSecurityGroup(req)
+	require.NoError(t, err)
+	// Backed up, the revoke refused (and retried by FC, refused again):
+	// the rule is still there.
+	var id string
+	require.Eventually(t, func() bool {
+		code, out, _ := cli(t, "ledger", "--endpoints", ep, "--kind", "revocation", "--json")
+		var revs []ledgerEntry
+		if code != 0 || json.Unmarshal([]byte(out), &revs) != nil || len(revs) == 0 {
+			return false
+		}
+		id = revs[0].ID
+		return true
+	}, 20*time.Second, 100*time.Millisecond, "the guard backs the rule up before its revoke")
+	still := ruleID(t, cl, c.Region(), "sg-web", "3389")
+	require.NotEmpty(t, still, "the revoke failed: the rule is still there")
+	until := time.Now().Add(30 * 24 * time.Hour).Format("2006-01-02")
+	exempt := []string{"--exempt-until", until, "--owner", "alice", "--reason", "vendor support window"}
+	code, out, errOut := cli(t, append([]string{"restore", "--endpoints", ep, "--id", id}, exempt...)...)
+	require.Equal(t, 1, code, "nothing was restored: %s", out)
+	require.Empty(t, out, "no \"restored\"")
+	require.Contains(t, errOut, "the rule is already in the group ("+still+"): nothing was restored")
+	require.Contains(t, errOut, "to exempt it, add [porthygiene-exempt owner=alice")
+	require.Empty(t, ledgerEntries(t, ep, "restore"), "nothing recorded")
+	require.Equal(t, still, ruleID(t, cl, c.Region(), "sg-web", "3389"), "the rule is untouched")
+
+	// ECS recovers: FC's retry of the guard's invocation closes the rule;
+	// now the restore is real.
+	c.SetFaults(faults.Config{})
+	lctest.Settle(t, c)
+	require.Empty(t, ruleID(t, cl, c.Region(), "sg-web", "3389"), "the guard revoked it")
+	code, out, errOut = cli(t, append([]string{"restore", "--endpoints", ep, "--id", id, "--json"}, exempt...)...)
+	require.Equal(t, 0, code, errOut)
+	var first restoreResult
+	require.NoError(t, json.Unmarshal([]byte(out), &first))
+	require.Equal(t, first.NewRuleID, ruleID(t, cl, c.Region(), "sg-web", "3389"))
+	require.NotEqual(t, still, first.NewRuleID)
+	restores := ledgerEntries(t, ep, "restore")
+	require.Len(t, restores, 1)
+	require.Contains(t, restores[0].Summary, first.NewRuleID)
+
+	code, _, errOut = cli(t, append([]string{"restore", "--endpoints", ep, "--id", id}, exempt...)...)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "already restored as "+first.NewRuleID)
+	require.Len(t, ledgerEntries(t, ep, "restore"), 1)
+
+	// Someone revokes the restored rule: the revocation is still the backup
+	// of the rule, and restores again.
+	rev := ecs.CreateRevokeSecurityGroupRequest()
+	rev.RegionId, rev.SecurityGroupId, rev.SecurityGroupRuleId = c.Region(), "sg-web", &[]string{first.NewRuleID}
+	_, err = cl.RevokeSecurityGroup(rev)
+	require.NoError(t, err)
+	lctest.Settle(t, c)
+	require.Empty(t, ruleID(t, cl, c.Region(), "sg-web", "3389"))
+	code, out, errOut = cli(t, append([]string{"restore", "--endpoints", ep, "--id", id}, exempt...)...)
+	require.Equal(t, 0, code, errOut)
+	again := ruleID(t, cl, c.Region(), "sg-web", "3389")
+	require.NotEmpty(t, again)
+	require.NotEqual(t, first.NewRuleID, again)
+	require.Contains(t, out, "new rule id: "+again)
+	require.Len(t, ledgerEntries(t, ep, "restore"), 2)
 }
 
 func hasPrefix(list []string, p string) bool {

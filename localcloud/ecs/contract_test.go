@@ -261,7 +261,13 @@ func runContract(t *testing.T, newClient func(t *testing.T) *ecs.Client, env con
 		p.IpProtocol, p.Policy, p.Priority, p.Description = "TCP", "Accept", "1", "other description"
 		_, err = s.authorize(sg, ingress(p))
 		require.NoError(t, err)
-		require.Equal(t, ruleIDs(before), ruleIDs(s.rules(t, sg, "all")))
+		after := s.rules(t, sg, "all")
+		require.Equal(t, ruleIDs(before), ruleIDs(after))
+		// ignored entirely: the rule keeps its description (a restore that
+		// meant to add an exemption marker this way added nothing)
+		require.Equal(t, before[0].Description, after[0].Description)
+		require.Equal(t, "", after[0].Description)
+		require.Equal(t, before[0].CreateTime, after[0].CreateTime)
 		// a different priority is a different rule
 		p.Priority = "2"
 		_, err = s.authorize(sg, ingress(p))
@@ -423,6 +429,19 @@ func runContract(t *testing.T, newClient func(t *testing.T) *ecs.Client, env con
 			}
 		}
 		require.Equal(t, "0.0.0.0/0", https.DestCidrIp)
+
+		// an egress duplicate is ignored as an ingress one is
+		dup := ecs.CreateAuthorizeSecurityGroupEgressRequest()
+		dup.RegionId, dup.SecurityGroupId = env.Region, sg
+		dup.Permissions = &[]ecs.AuthorizeSecurityGroupEgressPermissions{
+			{IpProtocol: "tcp", PortRange: "443/443", DestCidrIp: "0.0.0.0/0", Policy: "Accept", Priority: "10", Description: "again"}}
+		_, err = s.c.AuthorizeSecurityGroupEgress(dup)
+		require.NoError(t, err, "a duplicate succeeds")
+		again := s.rules(t, sg, "egress")
+		require.ElementsMatch(t, ruleIDs(got), ruleIDs(again))
+		for _, p := range again {
+			require.NotEqual(t, "again", p.Description, "the duplicate changed nothing")
+		}
 
 		mod := ecs.CreateModifySecurityGroupEgressRuleRequest()
 		mod.RegionId, mod.SecurityGroupId, mod.SecurityGroupRuleId = env.Region, sg, https.SecurityGroupRuleId
