@@ -854,7 +854,9 @@ func TestGuardWithoutTheLedgerIndex(t *testing.T) {
 	dial := &net.Dialer{Timeout: 2 * time.Second}
 	raw := &sls.Client{Endpoint: e.cloud.Region() + ".log.aliyuncs.com", AccessKeyID: op.AccessKeyID, AccessKeySecret: op.AccessKeySecret,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-			DialContext: func(ctx context.Context, nw, _ string) (net.Conn, error) { return dial.DialContext(ctx, nw, e.cloud.Addr()) }}}}
+			DialContext: func(ctx context.Context, nw, _ string) (net.Conn, error) {
+				return dial.DialContext(ctx, nw, e.cloud.Addr())
+			}}}}
 	ep := e.cloud.Endpoints()
 	require.NoError(t, raw.DeleteIndex(ep.Ledger.Project, ep.Ledger.Logstore))
 
