@@ -124,10 +124,16 @@ func Restore(ctx context.Context, cloud Cloud, led Ledger, pol *policy.Policy, r
 	if err != nil {
 		return Result{}, fmt.Errorf("read ledger: %w", err)
 	}
-	if rec.Kind != ledger.KindRevocation {
+	if rec.Kind != ledger.KindRevocation && rec.Kind != ledger.KindBackup {
 		return Result{}, fmt.Errorf("ledger record %s is a %s, %w: only revoked rules can be restored", req.LedgerID, rec.Kind, ErrNotRevocation)
 	}
+	// A backup restores too: when the revoke happened but its revocation
+	// record could not be written, the message names the backup. If the
+	// revoke did not happen, the rule is still there: ErrAlreadyPresent.
 	rv, err := rec.Revocation()
+	if rec.Kind == ledger.KindBackup {
+		rv, err = rec.Backup()
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("ledger record %s: %w: %w", req.LedgerID, ErrUnusableBackup, err)
 	}

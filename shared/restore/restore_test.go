@@ -164,6 +164,22 @@ func TestRestore(t *testing.T) {
 		check   func(t *testing.T, e *env, res restore.Result)
 	}{
 		{
+			// The revoke happened but its revocation record could not be
+			// written: the message names the backup, and it restores.
+			name: "FromABackupRecord",
+			run: func(t *testing.T, e *env) (restore.Result, error) {
+				rec := ledger.NewBackup(ledger.Meta{Time: now.Add(-time.Hour), Function: "guard", GroupID: group, Region: region, RuleID: "sgr-old8080"},
+					ledger.Revocation{Rule: perm("8080", "10.0.0.0/8", "app"), Reason: "test"})
+				require.NoError(t, e.led.Append(t.Context(), rec))
+				return e.restore(t, restore.Request{LedgerID: rec.ID})
+			},
+			check: func(t *testing.T, e *env, res restore.Result) {
+				require.NotEmpty(t, res.NewRuleID)
+				require.Len(t, e.rules(t), 1)
+				require.Equal(t, 1, e.led.Count(ledger.KindRestore))
+			},
+		},
+		{
 			// The guard would close an exposure again at once: refused.
 			name: "ExposureWithoutExemptionRefused",
 			run: func(t *testing.T, e *env) (restore.Result, error) {
