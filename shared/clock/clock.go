@@ -38,10 +38,6 @@ func Decide(wall, event time.Time, skew time.Duration) (now time.Time, beyond bo
 	return Max(wall, event).UTC(), false
 }
 
-// Anchor returns the later of wall and event, in UTC. Deprecated: use Decide,
-// which does not trust an event time ahead of the wall clock.
-func Anchor(wall, event time.Time) time.Time { return Max(wall, event).UTC() }
-
 // Max returns the latest of ts (the zero time for none).
 func Max(ts ...time.Time) time.Time {
 	var m time.Time
