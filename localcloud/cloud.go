@@ -232,6 +232,10 @@ func (c *Cloud) Addr() string { return c.addr }
 // URL is http://Addr.
 func (c *Cloud) URL() string { return "http://" + c.addr }
 
+// ClockURL is the control API's clock (GET answers {"now":"<RFC 3339>"}):
+// the trusted time source every function is given (PORTHYGIENE_TIME_URL).
+func (c *Cloud) ClockURL() string { return c.URL() + "/_localcloud/clock" }
+
 // Region is the default region.
 func (c *Cloud) Region() string { return c.region }
 
@@ -314,7 +318,8 @@ func (c *Cloud) ensureLogstore(project, logstore string, indexed bool) error {
 }
 
 // functionEnv is what points a function at localcloud: only the variables that
-// s.yaml already reads with ${env(...)}, plus HTTP_PROXY for the SLS SDK.
+// s.yaml already reads with ${env(...)}, plus HTTP_PROXY for the SLS SDK and
+// PORTHYGIENE_TIME_URL for the virtual clock (registerFunction).
 func (c *Cloud) functionEnv() map[string]string {
 	robots, _ := json.Marshal(c.robotAddrs())
 	return map[string]string{
@@ -379,7 +384,12 @@ func (c *Cloud) registerFunction(fn sconfig.Function) error {
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("localcloud: function %s: binary %s not found (run `make build`): %w", fn.Resource, bin, err)
 	}
-	env := map[string]string{}
+	// The virtual clock reaches the functions through their trusted time
+	// source (PORTHYGIENE_TIME_URL, read once per invocation), never through
+	// trigger payloads: a function trusts a payload's time only within a few
+	// seconds of its wall clock. Options.Env may override it (tests of a
+	// failing source).
+	env := map[string]string{"PORTHYGIENE_TIME_URL": c.ClockURL()}
 	for k, v := range fn.Env {
 		env[k] = v
 	}

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 
@@ -21,6 +22,7 @@ import (
 
 type handler struct {
 	approve *approve.Handler
+	time    *fcwire.TimeSource // PORTHYGIENE_TIME_URL; nil: the system clock
 	log     *slog.Logger
 }
 
@@ -35,6 +37,9 @@ func main() {
 func newHandler(getenv func(string) string, log *slog.Logger) *handler {
 	cfg, err := approve.ParseConfig(getenv, getenv("FC_REGION"))
 	h := &handler{approve: &approve.Handler{Key: cfg.SigningKey, Logger: log}, log: log}
+	if err == nil {
+		h.time, err = fcwire.NewTimeSource(getenv)
+	}
 	if err != nil {
 		log.Error("configuration: every decision link will be refused", "error", err)
 		return h
@@ -43,9 +48,16 @@ func newHandler(getenv func(string) string, log *slog.Logger) *handler {
 	return h
 }
 
-// Handle is one click: the invocation's STS credentials go with the context.
+// Handle is one click: the invocation's STS credentials and its wall clock
+// (the trusted time source, read once) go with the context. A failed read of
+// the time source fails the invocation rather than decide on another clock.
 func (h *handler) Handle(ctx context.Context, payload []byte) (trigger.HTTPResponse, error) {
 	ctx, _, _ = fcwire.WithCredentials(ctx)
+	ctx, err := h.time.Wall(ctx)
+	if err != nil {
+		h.log.ErrorContext(ctx, "no trusted time: the request fails rather than decide on another clock", "error", err)
+		return trigger.HTTPResponse{}, fmt.Errorf("approve: %w", err)
+	}
 	ev, err := trigger.DecodeHTTP(payload)
 	if err != nil {
 		h.log.WarnContext(ctx, "not an HTTP trigger event", "error", err)

@@ -52,7 +52,12 @@ type Robot struct {
 
 // Config configures a Sink. Zero fields take the defaults.
 type Config struct {
-	Clock   Clock         // virtual clock; nil means the wall clock
+	Clock Clock // virtual clock (rate limit, message times); nil means the wall clock
+	// Wall is the clock a signed request's timestamp is checked against: as
+	// DingTalk does, the real time, not the virtual clock (senders sign at
+	// their system clock whatever time they decide at); nil means the system
+	// clock.
+	Wall    Clock
 	Stats   *stats.Stats  // nil: not counted
 	Faults  *faults.Set   // nil: no faults
 	Limit   int           // accepted messages per sliding minute; default 20
@@ -125,6 +130,9 @@ type robotState struct {
 func New(cfg Config) *Sink {
 	if cfg.Clock == nil {
 		cfg.Clock = wallClock{}
+	}
+	if cfg.Wall == nil {
+		cfg.Wall = wallClock{}
 	}
 	if cfg.Limit <= 0 {
 		cfg.Limit = DefaultLimit
@@ -225,7 +233,7 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if robot.Secret != "" {
-		if msg := checkSign(robot.Secret, q.Get("timestamp"), q.Get("sign"), now); msg != "" {
+		if msg := checkSign(robot.Secret, q.Get("timestamp"), q.Get("sign"), s.cfg.Wall.Now()); msg != "" {
 			answer(CodeSecurity, msg, "")
 			return
 		}

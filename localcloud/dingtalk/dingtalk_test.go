@@ -51,7 +51,9 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{clock: vclock.New(epoch), stats: &stats.Stats{}, faults: &faults.Set{}}
-	f.sink = dingtalk.New(dingtalk.Config{Clock: f.clock, Stats: f.stats, Faults: f.faults})
+	// The fixture's clock is both the virtual and the wall clock; see
+	// TestTimestampIsCheckedAgainstTheWallClock for the two apart.
+	f.sink = dingtalk.New(dingtalk.Config{Clock: f.clock, Wall: f.clock, Stats: f.stats, Faults: f.faults})
 	f.sink.AddRobot(dingtalk.Robot{Name: "signed", AccessToken: "tok-signed", Secret: secret})
 	f.sink.AddRobot(dingtalk.Robot{Name: "keyword", AccessToken: "tok-keyword", Keywords: []string{"porthygiene", "SG"}})
 	f.sink.AddRobot(dingtalk.Robot{Name: "both", AccessToken: "tok-both", Secret: secret, Keywords: []string{"porthygiene"}})
@@ -178,6 +180,41 @@ func TestSendOverHTTP(t *testing.T) {
 	body, err = io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	require.JSONEq(t, `{"errcode":43002,"errmsg":"requires POST"}`, string(body))
+}
+
+// TestTimestampIsCheckedAgainstTheWallClock: like DingTalk, the sink checks
+// a signed request's timestamp against the real time, not the virtual clock
+// (which runs days ahead once a test advances it): a sender that signs at its
+// decision clock is refused, one that signs at its wall clock is accepted.
+func TestTimestampIsCheckedAgainstTheWallClock(t *testing.T) {
+	virtual := vclock.New(epoch)
+	virtual.Advance(30 * 24 * time.Hour)
+	wall := vclock.New(epoch.Add(10 * time.Minute))
+	s := dingtalk.New(dingtalk.Config{Clock: virtual, Wall: wall})
+	s.AddRobot(dingtalk.Robot{Name: "signed", AccessToken: "tok-signed", Secret: secret})
+	post := func(q url.Values) answer {
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/robot/send?"+q.Encode(), strings.NewReader(text("hi")))
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		var a answer
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &a))
+		return a
+	}
+	a := post(signed("tok-signed", virtual.Now()))
+	require.Equal(t, 310000, a.ErrCode, "signed at the virtual clock, a month ahead of the real time")
+	require.Equal(t, "invalid timestamp", a.ErrMsg)
+	a = post(signed("tok-signed", wall.Now().Add(-50*time.Minute)))
+	require.Equal(t, 0, a.ErrCode, "within an hour of the wall clock: %s", a.ErrMsg)
+	msgs := s.Messages("signed")
+	require.Len(t, msgs, 1)
+	require.Equal(t, virtual.Now(), msgs[0].Time, "messages are still stamped with the virtual clock")
+
+	// The default wall clock is the system clock.
+	sys := dingtalk.New(dingtalk.Config{Clock: virtual})
+	sys.AddRobot(dingtalk.Robot{Name: "signed", AccessToken: "tok-signed", Secret: secret})
+	s = sys
+	require.Equal(t, 0, post(signed("tok-signed", time.Now())).ErrCode)
+	require.Equal(t, 310000, post(signed("tok-signed", virtual.Now())).ErrCode)
 }
 
 func TestMessageShapes(t *testing.T) {

@@ -11,8 +11,9 @@
 //   - Checks run in this order, and the first failure answers:
 //     method POST (43002); access_token names a robot (300001 "token is not
 //     exist"); body at most MaxBody bytes (460101); for a robot with a
-//     Secret, timestamp (ms) within one hour of the virtual clock
-//     (310000 "invalid timestamp") and sign = base64(HmacSHA256(secret,
+//     Secret, timestamp (ms) within one hour of the wall clock
+//     (Config.Wall: the real time, as DingTalk checks it, not the virtual
+//     clock; 310000 "invalid timestamp") and sign = base64(HmacSHA256(secret,
 //     timestamp+"\n"+secret)) as url-decoded from the query (310000 "sign
 //     not match"); a well-formed message of a supported msgtype with its
 //     required fields (40035, naming the problem); for a robot with

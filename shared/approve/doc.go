@@ -52,7 +52,10 @@
 //     error details name fields, never the signature. Without a key of at
 //     least MinKeyLen bytes every request is refused with 503 and an error log
 //     line.
-//   - Decisions are taken at clock.Anchor(wall clock, the request's time).
+//   - Decisions are taken at clock.Decide(wall clock, the request's time,
+//     clock.Skew): a request time more than 5 s ahead is ignored. The wall
+//     clock is the one the request's context carries (clock.WithWall: the
+//     function's trusted time source), else Handler.Now.
 //   - Pages are no-store and Referrer-Policy no-referrer (the URL is a
 //     capability).
 package approve

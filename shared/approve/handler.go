@@ -51,8 +51,9 @@ type Handler struct {
 	Key notify.Secret
 	// Ledger records decisions. nil: every request is refused (503).
 	Ledger Ledger
-	// Now is the wall clock; nil: time.Now. Decisions are taken at
-	// clock.Anchor(Now(), the request's time).
+	// Now is the wall clock; nil: time.Now. A clock in the request's context
+	// (clock.WithWall) comes first. Decisions are taken at
+	// clock.Decide(wall, the request's time, clock.Skew).
 	Now func() time.Time
 	// Logger; nil: slog.Default().
 	Logger *slog.Logger
@@ -79,9 +80,13 @@ type Handler struct {
 // Two POSTs of one link racing each other may both be appended; the later
 // one is answered 409, and readers take the first decision per NonceKey.
 func (h *Handler) Handle(ctx context.Context, ev trigger.HTTPEvent) trigger.HTTPResponse {
-	now := clock.Anchor(h.now(), ev.Time())
 	method := ev.RequestContext.HTTP.Method
 	log := h.logger().With("requestId", ev.RequestContext.RequestID, "method", method)
+	wall := clock.Wall(ctx, h.now)
+	now, ahead := clock.Decide(wall, ev.Time(), clock.Skew)
+	if ahead {
+		log.WarnContext(ctx, "request time ahead of the wall clock ignored", "requestTime", ev.Time(), "wall", wall, "skew", clock.Skew)
+	}
 	if method != http.MethodGet && method != http.MethodPost {
 		log.WarnContext(ctx, "decision link refused", "reason", "method")
 		return respond(http.StatusMethodNotAllowed, pageMethod())

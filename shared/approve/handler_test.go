@@ -14,6 +14,7 @@ import (
 
 	"github.com/porthygiene/porthygiene/shared/approve"
 	"github.com/porthygiene/porthygiene/shared/approve/approvetest"
+	"github.com/porthygiene/porthygiene/shared/clock"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 	"github.com/porthygiene/porthygiene/shared/notify"
@@ -55,12 +56,12 @@ func submit(t *testing.T, link string, form url.Values, now time.Time) trigger.H
 func confirm(t *testing.T, e handlerEnv, link string, now time.Time) trigger.HTTPResponse {
 	t.Helper()
 	before := len(e.l.Records())
-	page := e.h.Handle(t.Context(), click(t, link, now))
+	page := e.handle(t, click(t, link, now))
 	require.Equal(t, 200, page.StatusCode, page.Body)
 	form, ok := approvetest.Form(page.Body)
 	require.True(t, ok, "the confirmation page has a form: %s", page.Body)
 	require.Len(t, e.l.Records(), before, "a GET records nothing")
-	return e.h.Handle(t.Context(), submit(t, link, form, now))
+	return e.handle(t, submit(t, link, form, now))
 }
 
 var errDown = errors.New("ledger down")
@@ -69,6 +70,16 @@ type handlerEnv struct {
 	h   *approve.Handler
 	l   *ledgertest.Mem
 	log *bytes.Buffer
+}
+
+// handle answers ev as the approve function does on localcloud: the
+// request's context carries the trusted clock (fcwire's time source), which
+// reads the request's own time; the Handler's Now lags an hour behind it and
+// must not be used.
+func (e handlerEnv) handle(t *testing.T, ev trigger.HTTPEvent) trigger.HTTPResponse {
+	t.Helper()
+	ctx := clock.WithWall(t.Context(), clock.Func(func() time.Time { return ev.Time() }))
+	return e.h.Handle(ctx, ev)
 }
 
 func newHandler(k string) handlerEnv {
@@ -95,8 +106,8 @@ func decisions(t *testing.T, l *ledgertest.Mem) []ledger.Decision {
 func TestHandlerRecordsOnce(t *testing.T) {
 	e := newHandler(string(key))
 	link := approve.Sign(key, base, keepLink())
-	// The wall clock lags: the request's time (localcloud's virtual clock)
-	// anchors the decision.
+	// The handler's own clock lags: the trusted clock of the request's
+	// context (localcloud's virtual clock) anchors the decision.
 	resp := confirm(t, e, link, t0)
 	require.Equal(t, 200, resp.StatusCode, resp.Body)
 	require.Equal(t, "text/html; charset=utf-8", resp.Headers["Content-Type"])
@@ -121,11 +132,11 @@ func TestHandlerRecordsOnce(t *testing.T) {
 
 	u, err := url.Parse(link)
 	require.NoError(t, err)
-	again := e.h.Handle(t.Context(), submit(t, link, u.Query(), t0.Add(time.Minute)))
+	again := e.handle(t, submit(t, link, u.Query(), t0.Add(time.Minute)))
 	require.Equal(t, 409, again.StatusCode)
 	require.Contains(t, again.Body, r.ID)
 	require.Len(t, decisions(t, e.l), 1, "a replay writes nothing")
-	opened := e.h.Handle(t.Context(), click(t, link, t0.Add(time.Minute)))
+	opened := e.handle(t, click(t, link, t0.Add(time.Minute)))
 	require.Equal(t, 409, opened.StatusCode, "a used link opens on its 'already used' page")
 	require.Contains(t, opened.Body, r.ID)
 	_, hasForm := approvetest.Form(opened.Body)
@@ -208,7 +219,7 @@ func TestHandlerRefusals(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newHandler(tc.key)
-			resp := e.h.Handle(t.Context(), tc.ev(t))
+			resp := e.handle(t, tc.ev(t))
 			require.Equal(t, tc.status, resp.StatusCode, resp.Body)
 			require.Contains(t, resp.Body, tc.says)
 			require.Contains(t, resp.Body, "Nothing was changed.")
@@ -220,7 +231,7 @@ func TestHandlerRefusals(t *testing.T) {
 		})
 	}
 	e := newHandler("")
-	e.h.Handle(t.Context(), click(t, good, t0))
+	e.handle(t, click(t, good, t0))
 	require.Contains(t, e.log.String(), "APPROVE_SIGNING_KEY must be set")
 	require.Contains(t, e.log.String(), "level=ERROR")
 }
@@ -229,12 +240,12 @@ func TestHandlerLedgerDown(t *testing.T) {
 	e := newHandler(string(key))
 	e.l.Err = errDown
 	link := approve.Sign(key, base, keepLink())
-	resp := e.h.Handle(t.Context(), click(t, link, t0))
+	resp := e.handle(t, click(t, link, t0))
 	require.Equal(t, 503, resp.StatusCode)
 	require.Contains(t, resp.Body, "Try the link again later")
 	u, err := url.Parse(link)
 	require.NoError(t, err)
-	resp = e.h.Handle(t.Context(), submit(t, link, u.Query(), t0))
+	resp = e.handle(t, submit(t, link, u.Query(), t0))
 	require.Equal(t, 503, resp.StatusCode)
 	require.Contains(t, resp.Body, "Try the link again later")
 	e.l.Err = nil
@@ -253,9 +264,9 @@ func TestHandlerConcurrentDoubleClick(t *testing.T) {
 	u, err := url.Parse(link)
 	require.NoError(t, err)
 	e.l.BeforeAppend = func() {
-		require.Equal(t, 200, other.h.Handle(t.Context(), submit(t, link, u.Query(), t0.Add(-time.Second))).StatusCode)
+		require.Equal(t, 200, other.handle(t, submit(t, link, u.Query(), t0.Add(-time.Second))).StatusCode)
 	}
-	resp := e.h.Handle(t.Context(), submit(t, link, u.Query(), t0))
+	resp := e.handle(t, submit(t, link, u.Query(), t0))
 	require.Equal(t, 409, resp.StatusCode, resp.Body)
 	require.Len(t, decisions(t, e.l), 2, "both were appended; readers keep the first per nonce")
 }
@@ -267,7 +278,7 @@ func TestHandlerGetRecordsNothing(t *testing.T) {
 	e := newHandler(string(key))
 	link := approve.Sign(key, base, keepLink())
 	for range 3 {
-		resp := e.h.Handle(t.Context(), click(t, link, t0))
+		resp := e.handle(t, click(t, link, t0))
 		require.Equal(t, 200, resp.StatusCode, resp.Body)
 		require.Equal(t, "no-store", resp.Headers["Cache-Control"])
 		require.Equal(t, "no-referrer", resp.Headers["Referrer-Policy"])
@@ -294,10 +305,47 @@ func TestHandlerPostQuery(t *testing.T) {
 	link := approve.Sign(key, base, keepLink())
 	ev := click(t, link, t0)
 	ev.RequestContext.HTTP.Method = "POST"
-	resp := e.h.Handle(t.Context(), ev)
+	resp := e.handle(t, ev)
 	require.Equal(t, 200, resp.StatusCode, resp.Body)
 	require.Contains(t, resp.Body, "Recorded:")
 	require.Len(t, decisions(t, e.l), 1)
-	require.Equal(t, 409, e.h.Handle(t.Context(), ev).StatusCode)
+	require.Equal(t, 409, e.handle(t, ev).StatusCode)
 	require.Len(t, decisions(t, e.l), 1)
+}
+
+// TestHandlerIgnoresARequestTimeAhead: a request dated past the wall clock
+// (beyond clock.Skew) does not move the decision: the link is not treated as
+// expired, the decision is dated and bounded at the wall clock, and the log
+// says the time was ignored. Within the skew the request's time counts.
+func TestHandlerIgnoresARequestTimeAhead(t *testing.T) {
+	var buf bytes.Buffer
+	l := &ledgertest.Mem{}
+	h := &approve.Handler{Key: notify.Secret(key), Ledger: l, Now: func() time.Time { return t0 },
+		Logger: slog.New(slog.NewTextHandler(&buf, nil))}
+	link := approve.Sign(key, base, keepLink()) // expires at t0 + 7 days
+	u, err := url.Parse(link)
+	require.NoError(t, err)
+
+	forged := submit(t, link, u.Query(), time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC))
+	resp := h.Handle(t.Context(), forged)
+	require.Equal(t, 200, resp.StatusCode, "a request dated 2099 is not taken for an expired link: %s", resp.Body)
+	recs := l.Records()
+	require.Len(t, recs, 1)
+	require.Equal(t, t0, recs[0].Time, "the decision is dated at the wall clock")
+	d, err := recs[0].Decision()
+	require.NoError(t, err)
+	require.Equal(t, t0.Add(30*24*time.Hour), d.Until, "and kept open 30 days from the wall clock, not from 2099")
+	require.Contains(t, buf.String(), "request time ahead of the wall clock ignored")
+	require.Contains(t, buf.String(), "2099-01-01")
+
+	other := keepLink()
+	other.Nonce = approve.NewNonce()
+	link = approve.Sign(key, base, other)
+	u, err = url.Parse(link)
+	require.NoError(t, err)
+	resp = h.Handle(t.Context(), submit(t, link, u.Query(), t0.Add(3*time.Second)))
+	require.Equal(t, 200, resp.StatusCode, resp.Body)
+	recs = l.Records()
+	require.Len(t, recs, 2)
+	require.Equal(t, t0.Add(3*time.Second), recs[1].Time, "a request time within the skew counts")
 }

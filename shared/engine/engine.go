@@ -19,7 +19,9 @@
 //     (FC would only retry it); an error means "retry": every step is safe
 //     to repeat.
 //   - Every invocation flushes the notifier's outbox.
-//   - Decisions use now = max(wall clock, the trigger's time).
+//   - Decisions use now = max(wall clock, the trigger's time), where a
+//     trigger time more than clock.Skew past the wall clock is ignored
+//     (clock.Decide); the wall clock is the invocation's (clock.Wall).
 package engine
 
 import (
@@ -121,8 +123,9 @@ type Config struct {
 	// MaxChanges caps the rule changes of one run.
 	MaxChanges int
 	Logger     *slog.Logger
-	// Wall is the wall clock; default time.Now. Decisions use
-	// clock.Anchor(Wall(), event time).
+	// Wall is the wall clock; default time.Now. A clock in the invocation's
+	// context (clock.WithWall) comes first. Decisions use
+	// clock.Decide(wall, event time, clock.Skew).
 	Wall func() time.Time
 	// UndoCommand formats the command that undoes a revocation.
 	UndoCommand func(ledgerID string) string
@@ -250,7 +253,12 @@ func (e *Engine) Handle(ctx context.Context, deps Deps, payload []byte) (Result,
 		e.log.ErrorContext(ctx, "refused payload", "error", err)
 		return Result{Rejected: err.Error()}, nil
 	}
-	now := clock.Anchor(e.cfg.Wall(), ev.Time())
+	wall := clock.Wall(ctx, e.cfg.Wall) // the invocation's trusted clock, else Config.Wall
+	now, ahead := clock.Decide(wall, ev.Time(), clock.Skew)
+	if ahead {
+		e.log.WarnContext(ctx, "trigger time ahead of the wall clock ignored", "event", ev.DedupKey(),
+			"kind", ev.Kind(), "triggerTime", ev.Time(), "wall", wall, "skew", clock.Skew)
+	}
 	switch t := ev.(type) {
 	case trigger.CloudEvent:
 		rec, err := t.ActionTrail()

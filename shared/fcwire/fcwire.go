@@ -1,5 +1,6 @@
 // Package fcwire is the Function Compute wiring every function's main shares:
-// the configuration from the environment (engine.ParseEnv), the clients built
+// the configuration from the environment (engine.ParseEnv), the trusted time
+// source (PORTHYGIENE_TIME_URL, read once per invocation), the clients built
 // once per instance and reused by warm invocations (ECS per region with its
 // pacing, SLS, the ledger, the FC API for the sweep's fan-out), the notifier
 // with its log-only fallback, the approve function's decision buttons, and
@@ -49,6 +50,7 @@ type Wiring struct {
 	ledger   *ledger.Ledger
 	notifier engine.Notifier // DingTalk, or the log when no robot is configured
 	fc       *fcapi.Client   // the sweep's fan-out; nil without a function name
+	time     *TimeSource     // PORTHYGIENE_TIME_URL; nil: the system clock
 	region   string
 
 	pacedMu sync.Mutex
@@ -66,6 +68,9 @@ func New(name string, getenv func(string) string, log *slog.Logger) (*Wiring, er
 		return nil, err
 	}
 	w := &Wiring{Name: name, Env: env, Log: log, ecs: map[string]*ecsapi.Client{}, paced: map[string]*ecsapi.Client{}, region: region}
+	if w.time, err = NewTimeSource(getenv); err != nil {
+		return nil, err
+	}
 	for _, r := range env.Regions {
 		// One client per region, so that the pacing (QPS) spans invocations of this instance.
 		c, err := ecsapi.New(ecsapi.Config{Region: r, Endpoint: env.ECSEndpoint, QPS: env.ECSQPS, Credentials: placeholder})
@@ -135,11 +140,18 @@ func (w *Wiring) Buttons(getenv func(string) string) func(ev notify.Event, now t
 func (w *Wiring) Ledger() *ledger.Ledger { return w.ledger }
 
 // Invocation returns the engine's Deps for one invocation, built with its
-// STS credentials, and ctx carrying them for the SLS client.
+// STS credentials, and ctx carrying them for the SLS client and the
+// invocation's wall clock (TimeSource.Wall, read once here). A failed read
+// of the time source fails the invocation (an error wrapping ErrTimeSource).
 func (w *Wiring) Invocation(ctx context.Context) (context.Context, engine.Deps, error) {
 	fctx, ok := fccontext.FromContext(ctx)
 	if !ok {
 		return ctx, engine.Deps{}, fmt.Errorf("%s: %w", w.Name, ErrNoContext)
+	}
+	ctx, err := w.time.Wall(ctx)
+	if err != nil {
+		w.Log.ErrorContext(ctx, "no trusted time: the invocation fails (and is retried) rather than decide on another clock", "error", err)
+		return ctx, engine.Deps{}, fmt.Errorf("%s: %w", w.Name, err)
 	}
 	creds := credentialsOf(fctx)
 	ctx = slsapi.ContextWithCredentials(ctx, creds)

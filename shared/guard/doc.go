@@ -25,5 +25,7 @@
 //     region's budget (PORTHYGIENE_ECS_QPS).
 //   - Every invocation flushes the notifier's outbox, so nothing deferred by
 //     the robot's limit or an outage waits for the next finding.
-//   - Decisions use now = max(wall clock, the trigger's time).
+//   - Decisions use now = max(wall clock, the trigger's time), a trigger
+//     time more than clock.Skew ahead being ignored (clock.Decide); the wall
+//     clock is the invocation's trusted one (fcwire's time source).
 package guard

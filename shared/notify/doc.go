@@ -49,6 +49,11 @@
 //     codes are permanent. Retries back off with jitter and end before the
 //     ctx deadline. Permanent failures stay in the outbox too, retried at
 //     most every 6 hours, so fixing the configuration delivers them.
+//   - Signed at the real time: a signed request's timestamp is the wall
+//     clock (Options.Wall, the system clock), never the run's decision time,
+//     because DingTalk refuses a timestamp more than an hour from its own
+//     clock (310000 "invalid timestamp"). Budget and outbox times are the
+//     decision time.
 //   - Plan is pure: no I/O, no clock.
 //
 // # Configuration

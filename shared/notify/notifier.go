@@ -26,6 +26,12 @@ type Options struct {
 	// FallbackBudget is how many messages per robot a run may send when the
 	// Budget cannot be read; 0 means 1.
 	FallbackBudget int
+	// Wall is the clock requests are signed at; nil: time.Now. DingTalk
+	// checks a signed request's timestamp against its own, real clock (within
+	// an hour) whatever time the function decides at, so signing never uses
+	// the decision clock: a decision clock ahead (localcloud's virtual clock)
+	// must not get messages refused.
+	Wall func() time.Time
 	// Grace is how old an outbox record must be before a run other than the
 	// one that queued it sends it, so that concurrent invocations do not send
 	// each other's fresh events. 0: DefaultGrace; negative: none.
@@ -64,6 +70,9 @@ func New(o Options) (*Notifier, error) {
 	if o.Grace == 0 {
 		o.Grace = DefaultGrace
 	}
+	if o.Wall == nil {
+		o.Wall = time.Now
+	}
 	o.Lang = o.Lang.orDefault()
 	return &Notifier{o: o, rd: newRedactor(o.Robots)}, nil
 }
@@ -80,14 +89,13 @@ type Report struct {
 
 // Notify delivers events, together with whatever the outbox holds that is
 // due, oldest first and within each robot's budget; the rest stays in the
-// outbox. now is the invocation's time: it signs requests (advanced by the
-// time the run takes), stamps outbox records and is charged to the budget.
+// outbox. now is the invocation's time: it stamps outbox records and is
+// charged to the budget. Requests are signed at the wall clock
+// (Options.Wall), never at now.
 // The error is non-nil (wrapping ErrUnsaved) only when some event may be
 // lost; failed sends are in the Report, and their events in the outbox.
 func (n *Notifier) Notify(ctx context.Context, now time.Time, events []Event) (Report, error) {
-	r := &run{now: now, incoming: events, byID: map[string]*item{}, down: map[string]bool{}}
-	start := time.Now()
-	r.clock = func() time.Time { return now.Add(time.Since(start)) }
+	r := &run{now: now, clock: n.o.Wall, incoming: events, byID: map[string]*item{}, down: map[string]bool{}}
 	err := n.pipeline().exec(ctx, r)
 	r.tally()
 	n.o.Logger.LogAttrs(ctx, slog.LevelInfo, "notify run",
@@ -163,7 +171,7 @@ type item struct {
 // run is the state one Notify threads through the stages.
 type run struct {
 	now      time.Time
-	clock    func() time.Time
+	clock    func() time.Time // signs requests: Options.Wall
 	incoming []Event
 	items    []*item // due, oldest first
 	byID     map[string]*item

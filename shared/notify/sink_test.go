@@ -175,6 +175,35 @@ func TestSignatureVerifiedBySink(t *testing.T) {
 	require.True(t, w.pendingIDs(t)["ev-0002"])
 }
 
+// TestADecisionClockAheadIsNeverRefused: the sink checks timestamps against
+// the real time, as DingTalk does. Runs whose decision time is a month
+// ahead (localcloud's virtual clock) or in 2099 still sign at the wall
+// clock, so no message is refused for its timestamp; the decision time is
+// what the budget is charged at.
+func TestADecisionClockAheadIsNeverRefused(t *testing.T) {
+	w := newWorld(t, dingtalk.Config{}) // Wall nil: the sink checks the system clock
+	for i, now := range []time.Time{time.Now().Add(30 * 24 * time.Hour), time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		rep, err := w.instance(t).Notify(t.Context(), now, []notify.Event{event(i + 1)})
+		require.NoError(t, err)
+		require.Equal(t, notify.Report{Sent: 1, Messages: 1}, rep, "decided at %v: %+v", now, rep.Errors)
+	}
+	require.Zero(t, w.attempts(dingtalk.CodeSecurity), "no message refused: %+v", w.sink.Attempts())
+	require.Len(t, w.sink.Messages("ops"), 2)
+	granted, err := w.budget.Take(t.Context(), "ops", 100, time.Date(2099, 1, 1, 0, 0, 30, 0, time.UTC))
+	require.NoError(t, err)
+	require.Equal(t, notify.DefaultLimit-1, granted, "the 2099 run's message was charged to the budget at 2099")
+
+	// What is signed is Options.Wall: a wall clock two hours off is refused.
+	n, err := notify.New(notify.Options{Robots: w.robots, Outbox: w.outbox, Delivered: w.delivered, Budget: &notify.MemBudget{},
+		Logger: slog.New(slog.DiscardHandler), Wall: func() time.Time { return time.Now().Add(-2 * time.Hour) }})
+	require.NoError(t, err)
+	rep, err := n.Notify(t.Context(), time.Now(), []notify.Event{event(9)})
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Failed)
+	require.Equal(t, notify.ReasonSecurity, rep.Errors[0].Reason)
+	require.Equal(t, 1, w.attempts(dingtalk.CodeSecurity))
+}
+
 func TestBurstOf300StaysWithinBudget(t *testing.T) {
 	w := newWorld(t, dingtalk.Config{})
 	var events []notify.Event
@@ -386,7 +415,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 			require.Equal(t, tc.code, se.Code)
 
 			// Direct use of the Sender fails the same way, with the same hygiene.
-			direct := (&notify.Sender{MinBackoff: time.Millisecond, MaxAttempts: 1}).Send(t.Context(), robot, []byte(`{"msgtype":"text","text":{"content":"porthygiene"}}`), w.clock.Now)
+			direct := (&notify.Sender{MinBackoff: time.Millisecond, MaxAttempts: 1}).Send(t.Context(), robot, []byte(`{"msgtype":"text","text":{"content":"porthygiene"}}`), time.Now)
 			require.Error(t, direct)
 
 			pending, err := outbox.Pending(t.Context())

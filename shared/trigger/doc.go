@@ -27,9 +27,9 @@
 //   - JSON numbers inside free-form maps (requestParameters, eventAttributes)
 //     are kept as [encoding/json.Number], never float64, so 16-digit ids stay exact.
 //   - Every [Event] has Time, the instant the cloud says the event happened
-//     (zero when the payload carries none). Handlers anchor their decisions at
-//     max(wall clock, Time) (see package clock): localcloud's virtual clock
-//     runs ahead of the wall clock.
+//     (zero when the payload carries none). It is not trusted: handlers
+//     decide at max(wall clock, Time) only while Time is within clock.Skew
+//     of the wall clock, and ignore a later one (clock.Decide).
 //   - Every [Event] has DedupKey, the at-least-once key: the ActionTrail
 //     eventId for ActionTrail events (the same on the EventBridge and SLS
 //     paths), else the CloudEvent source and id, the SLS (project, logstore,
