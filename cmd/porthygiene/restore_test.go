@@ -124,8 +124,8 @@ func ledgerEntries(t *testing.T, ep, kind string) []ledgerEntry {
 }
 
 // TestRestoreIsHonest is the red team's case: the guard's revoke fails, so
-// the rule is still in the group. A restore of its revocation restores
-// nothing (ECS ignores a duplicate authorize): it says so, exits 1 and
+// the rule is still in the group, and the ledger holds its backup but no
+// revocation. A restore of that backup restores nothing (ECS ignores a duplicate authorize): it says so, exits 1 and
 // records nothing, so the real restore, once the rule is gone, works. A
 // second restore is "already restored"; after the restored rule is revoked
 // again, the revocation restores again.
@@ -143,7 +143,7 @@ func TestRestoreIsHonest(t *testing.T) {
 	// the rule is still there.
 	var id string
 	require.Eventually(t, func() bool {
-		code, out, _ := cli(t, "ledger", "--endpoints", ep, "--kind", "revocation", "--json")
+		code, out, _ := cli(t, "ledger", "--endpoints", ep, "--kind", "backup", "--json")
 		var revs []ledgerEntry
 		if code != 0 || json.Unmarshal([]byte(out), &revs) != nil || len(revs) == 0 {
 			return false
@@ -153,6 +153,7 @@ func TestRestoreIsHonest(t *testing.T) {
 	}, 20*time.Second, 100*time.Millisecond, "the guard backs the rule up before its revoke")
 	still := ruleID(t, cl, c.Region(), "sg-web", "3389")
 	require.NotEmpty(t, still, "the revoke failed: the rule is still there")
+	require.Empty(t, ledgerEntries(t, ep, "revocation"), "no revocation is claimed while the revoke fails")
 	until := time.Now().Add(30 * 24 * time.Hour).Format("2006-01-02")
 	exempt := []string{"--exempt-until", until, "--owner", "alice", "--reason", "vendor support window"}
 	code, out, errOut := cli(t, append([]string{"restore", "--endpoints", ep, "--id", id}, exempt...)...)

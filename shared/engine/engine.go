@@ -238,7 +238,7 @@ func (e *Engine) newRun(deps Deps, now time.Time, cachePrefixLists bool) *Run {
 	r.apply = &apply.Applier{Function: e.cfg.Name, Ledger: app, Cap: apply.NewCap(e.cfg.MaxChanges), Logger: e.log,
 		Now: now, UndoCommand: e.cfg.UndoCommand}
 	if e.cfg.Buttons != nil {
-		r.apply.Buttons = func(ev notify.Event) []notify.Button { return e.cfg.Buttons(ev, e.cfg.Wall()) }
+		r.apply.Buttons = func(ev notify.Event) []notify.Button { return e.cfg.Buttons(ev, now) }
 	}
 	return r
 }
