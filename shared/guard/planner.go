@@ -79,7 +79,39 @@ func (p *Planner) Plan(st observe.State, now time.Time) plan.Plan {
 			break
 		}
 	}
+	p.complete(st, now, &out)
 	return out
+}
+
+// complete makes each exposure's finding name every port its rule exposes,
+// also those another exposing rule of the plan decides first (ALL to the
+// world behind SSH to the world: the message for ALL lists ssh too). It
+// judges each rule with the plan's other exposing rules gone.
+func (p *Planner) complete(st observe.State, now time.Time, out *plan.Plan) {
+	exposing := map[string]bool{}
+	for _, s := range out.Steps {
+		if s.Kind == plan.Revoke || s.Kind == plan.Report || s.Kind == plan.DryRun {
+			exposing[s.Finding.RuleID] = true
+		}
+	}
+	if len(exposing) < 2 {
+		return
+	}
+	for i, s := range out.Steps {
+		if !exposing[s.Finding.RuleID] {
+			continue
+		}
+		alone := st
+		alone.Rules = slices.DeleteFunc(slices.Clone(st.Rules), func(r rule.Rule) bool { return exposing[r.ID] && r.ID != s.Finding.RuleID })
+		for _, f := range p.eval.Evaluate(alone.Input(now)).Findings {
+			if f.RuleID == s.Finding.RuleID && len(f.Exposed) > len(s.Finding.Exposed) {
+				if s.Finding.Reason != "" && !strings.Contains(s.Finding.Reason, "open to the internet") {
+					f.Reason = s.Finding.Reason // an owner's "close now" keeps its reason
+				}
+				out.Steps[i].Finding = f
+			}
+		}
+	}
 }
 
 // plan1 is one pass of Plan over the group as it is.
