@@ -333,3 +333,27 @@ func TestSetupBadInput(t *testing.T) {
 	require.Equal(t, 0, code)
 	require.Contains(t, errOut, "Exit codes: 0 everything is ✔")
 }
+
+// setup reads what `s deploy` renders: the same variables, the same defaults.
+func TestSetupReadsTheAccountSettingsOfSYAML(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want setupConfig
+	}{
+		{nil, setupConfig{region: "cn-hangzhou", ledgerProject: ledgerProject, ledgerLogstore: ledgerStore,
+			trailProject: trailProject, trailLogstore: trailStore, role: deploy.DefaultRole,
+			triggerLogs: [][2]string{{ledgerProject, "trigger-log"}}}},
+		{map[string]string{
+			"PORTHYGIENE_REGION": "cn-shanghai", "PORTHYGIENE_ROLE": "Acme-Role",
+			"LEDGER_PROJECT": "acme-ledger", "LEDGER_LOGSTORE": "acme-store",
+			"ACTIONTRAIL_PROJECT": "acme-audit", "ACTIONTRAIL_LOGSTORE": "actiontrail_acme-trail",
+		}, setupConfig{region: "cn-shanghai", ledgerProject: "acme-ledger", ledgerLogstore: "acme-store",
+			trailProject: "acme-audit", trailLogstore: "actiontrail_acme-trail", role: "acme-role",
+			triggerLogs: [][2]string{{"acme-ledger", "trigger-log"}}}},
+	} {
+		got, err := setupFromSYAML(syaml, func(k string) string { return tc.env[k] })
+		require.NoError(t, err)
+		require.Equal(t, tc.want, got, "%v", tc.env)
+		require.NoError(t, got.validate())
+	}
+}
