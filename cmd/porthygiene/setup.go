@@ -358,7 +358,7 @@ func (s *setup) ledger(ctx context.Context) {
 	if !existed { // created now, or would be: empty, so the index covers everything
 		s.add(s.change(what, "created: "+fields, "would create: "+fields))
 		if !s.dryRun {
-			if err := s.sls.EnsureIndex(ctx, c.ledgerProject, c.ledgerLogstore, ledger.IndexKeys...); err != nil {
+			if err := s.indexNewLogstore(ctx); err != nil {
 				s.items[len(s.items)-1] = item{mark: markFail, what: what, status: "cannot create: " + oneLine(err.Error()),
 					fix: []string{"grant the credentials log:CreateIndex and log:UpdateIndex on " + c.ledgerProject + "/" + c.ledgerLogstore}}
 			}
@@ -397,6 +397,26 @@ func (s *setup) ledger(ctx context.Context) {
 		}
 	}
 	s.add(it)
+}
+
+// indexNewLogstore indexes the ledger logstore setup has just created. SLS
+// may take a moment to serve a new logstore: "not found" is retried for a
+// few seconds.
+func (s *setup) indexNewLogstore(ctx context.Context) error {
+	c := s.cfg
+	for attempt := 1; ; attempt++ {
+		err := s.sls.EnsureIndex(ctx, c.ledgerProject, c.ledgerLogstore, ledger.IndexKeys...)
+		if err == nil || !errors.Is(err, slsapi.ErrNotFound) || attempt == 10 {
+			return err
+		}
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (after %v)", err, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 func (s *setup) account() string { return cmp.Or(s.accountID, "<ACCOUNT_ID>") }

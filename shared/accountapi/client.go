@@ -322,6 +322,9 @@ func (c *Client) Trail(ctx context.Context, name string) (Trail, error) {
 		req := actiontrail.CreateDescribeTrailsRequest()
 		c.prepare(req, c.trail)
 		req.NameList = name
+		// A multi-region trail homed in another region is listed here as
+		// its shadow trail.
+		req.IncludeShadowTrails = requests.NewBoolean(true)
 		resp, err = cl.DescribeTrails(req)
 		return err
 	})
@@ -344,14 +347,20 @@ func (c *Client) Trail(ctx context.Context, name string) (Trail, error) {
 	if !found {
 		return Trail{}, fmt.Errorf("trail %s: %w", name, &APIError{Service: "actiontrail", Op: "DescribeTrails", Message: "no trail of that name in " + c.cfg.Region, Err: ErrNotFound})
 	}
+	// The status is the home region's to tell. [UNCONFIRMED] whether a
+	// shadow trail's region answers it too.
+	ep, region := c.trail, c.cfg.Region
+	if t.HomeRegion != "" && t.HomeRegion != region && c.cfg.TrailEndpoint == "" && regionRE.MatchString(t.HomeRegion) {
+		ep, region = endpoint{"https", "actiontrail." + t.HomeRegion + ".aliyuncs.com"}, t.HomeRegion
+	}
 	var st *actiontrail.GetTrailStatusResponse
 	err = c.call(ctx, "actiontrail", "GetTrailStatus", func() error {
-		cl, err := actiontrail.NewClientWithOptions(c.cfg.Region, c.sdkConfig(ctx), c.credentials)
+		cl, err := actiontrail.NewClientWithOptions(region, c.sdkConfig(ctx), c.credentials)
 		if err != nil {
 			return err
 		}
 		req := actiontrail.CreateGetTrailStatusRequest()
-		c.prepare(req, c.trail)
+		c.prepare(req, ep)
 		req.Name = name
 		st, err = cl.GetTrailStatus(req)
 		return err
