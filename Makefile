@@ -7,7 +7,7 @@ FUZZTIME  ?= 30s
 # staticcheck, pinned: a release that supports this module's Go version.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build cli test vet lint fuzz bench demo clean
+.PHONY: all build cli test vet lint fuzz bench demo contract clean
 
 all: build
 
@@ -67,6 +67,37 @@ fuzz:
 ## bench: the speed and memory targets of the issues.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## contract: the ECS, SLS and FC contract suites against a real account, with
+## credentials from the environment (never part of `make test`). It creates and
+## deletes security groups, prefix lists and logstores named porthygiene-*,
+## and invokes PORTHYGIENE_IT_FC_FUNCTION (if set) once; see each suite's doc
+## (localcloud/ecs/ecs_test.go, localcloud/sls/README.md, shared/fcapi/contract_test.go).
+CONTRACT_VARS := ALIBABA_CLOUD_ACCESS_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET \
+	PORTHYGIENE_IT_REGION PORTHYGIENE_IT_VPC_ID PORTHYGIENE_IT_ACCOUNT_ID \
+	PORTHYGIENE_IT_SLS_ENDPOINT PORTHYGIENE_IT_SLS_PROJECT
+CONTRACT_OPTIONAL := ALIBABA_CLOUD_SECURITY_TOKEN PORTHYGIENE_IT_INSTANCE_ID \
+	PORTHYGIENE_IT_SECONDARY_ENI_ID PORTHYGIENE_IT_PREFIX_LIST_ID PORTHYGIENE_IT_FC_FUNCTION
+CONTRACT_TIMEOUT ?= 30m
+contract:
+	@missing=""; for v in $(CONTRACT_VARS); do \
+		[ -n "$$(printenv $$v)" ] || missing="$$missing $$v"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make contract: not set:$$missing" >&2; \
+		echo "  needs: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET (a sandbox account's key)," >&2; \
+		echo "         PORTHYGIENE_IT_REGION (e.g. cn-hangzhou), PORTHYGIENE_IT_VPC_ID (a VPC there, for the ECS suite)," >&2; \
+		echo "         PORTHYGIENE_IT_ACCOUNT_ID (the account id, for the FC endpoint)," >&2; \
+		echo "         PORTHYGIENE_IT_SLS_ENDPOINT (e.g. https://cn-hangzhou.log.aliyuncs.com), PORTHYGIENE_IT_SLS_PROJECT (an existing project)" >&2; \
+		echo "  optional: $(CONTRACT_OPTIONAL)" >&2; \
+		exit 2; \
+	fi; \
+	for v in $(CONTRACT_VARS) $(CONTRACT_OPTIONAL); do \
+		if [ -n "$$(printenv $$v)" ]; then echo "  $$v is set"; else echo "  $$v is not set"; fi; \
+	done
+	$(GO) test -count=1 -timeout $(CONTRACT_TIMEOUT) -run 'TestContract' -v ./localcloud/ecs/ -integration
+	$(GO) test -count=1 -timeout $(CONTRACT_TIMEOUT) -run 'TestContract' -v ./localcloud/sls/ -integration
+	$(GO) test -count=1 -timeout $(CONTRACT_TIMEOUT) -run 'TestContract' -v ./shared/fcapi/ -integration
 
 ## demo: the main job on localcloud with the real binaries.
 demo: build

@@ -1,6 +1,7 @@
 package localcloud
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +25,7 @@ import (
 	"github.com/porthygiene/porthygiene/localcloud/faults"
 	"github.com/porthygiene/porthygiene/localcloud/fcapi"
 	"github.com/porthygiene/porthygiene/localcloud/fcrt"
+	"github.com/porthygiene/porthygiene/localcloud/ram"
 	"github.com/porthygiene/porthygiene/localcloud/sconfig"
 	"github.com/porthygiene/porthygiene/localcloud/sls"
 	"github.com/porthygiene/porthygiene/localcloud/stats"
@@ -80,9 +83,13 @@ type Cloud struct {
 	DingTalk *dingtalk.Sink
 	Runtime  *fcrt.Runtime
 	FC       *fcapi.Server // the FC 3.0 API (InvokeFunction) over Runtime
-	Bus      *eventbus.Bus
-	Timers   *timers.Scheduler
-	Project  *sconfig.Project
+	RAM      *ram.Server   // RAM's read API over the seed's roles
+	// ActionTrail serves the trails (DescribeTrails, GetTrailStatus); every
+	// successful ECS write is delivered to the logstore of each one logging.
+	ActionTrail *actiontrail.Server
+	Bus         *eventbus.Bus
+	Timers      *timers.Scheduler
+	Project     *sconfig.Project
 
 	operator   auth.Credential
 	signingKey string
@@ -114,6 +121,8 @@ type Endpoints struct {
 	ECSEndpoint     string        `json:"ecsEndpoint"`
 	SLSEndpoint     string        `json:"slsEndpoint"`
 	FCEndpoint      string        `json:"fcEndpoint"`
+	RAMEndpoint     string        `json:"ramEndpoint"`
+	TrailEndpoint   string        `json:"actiontrailEndpoint"`
 	HTTPProxy       string        `json:"httpProxy"`
 	Ledger          LedgerAddr    `json:"ledger"`
 	Trail           LedgerAddr    `json:"actiontrail"`
@@ -198,6 +207,8 @@ func Start(opts Options) (*Cloud, error) {
 
 	c.ECS = ecs.New(ecs.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Trail: actiontrail.SinkFunc(c.emit), DefaultRegion: c.region})
 	c.SLS = sls.New(sls.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, IndexDelay: opts.SLSIndexDelay})
+	c.RAM = ram.New(ram.Config{Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Clock: c.Clock, AccountID: auth.AccountID})
+	c.ActionTrail = actiontrail.NewServer(actiontrail.ServerConfig{Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Clock: c.Clock, AccountID: auth.AccountID})
 	c.DingTalk = dingtalk.New(dingtalk.Config{Clock: c.Clock, Stats: c.Stats, Faults: c.Faults})
 	c.Runtime = fcrt.New(fcrt.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, AccountID: auth.AccountID, LogDir: opts.LogDir})
 	c.FC = fcapi.New(fcapi.Config{Auth: c.Auth, Runtime: c.Runtime, Clock: c.Clock, Stats: c.Stats, Faults: c.Faults,
@@ -220,6 +231,12 @@ func Start(opts Options) (*Cloud, error) {
 			ln.Close()
 			return nil, err
 		}
+	}
+	// Without a seed trail of that name, the trail the s.yaml trigger reads
+	// exists and logs, as in the account the functions were deployed to.
+	if name, ok := strings.CutPrefix(c.trailLogstore, "actiontrail_"); ok && c.trailProject != "" &&
+		!slices.ContainsFunc(c.ActionTrail.Trails(), func(t actiontrail.Trail) bool { return t.Name == name }) {
+		c.ActionTrail.SetTrail(actiontrail.Trail{Name: name, HomeRegion: c.region, SlsProject: c.trailProject})
 	}
 	c.srv = &http.Server{Handler: c, ReadHeaderTimeout: 10 * time.Second}
 	go c.srv.Serve(ln)
@@ -271,6 +288,22 @@ func (c *Cloud) load(s Seed) error {
 				return fmt.Errorf("localcloud: seed logstore %s/%s: index: %w", p.Name, ls.Name, err)
 			}
 		}
+	}
+	for _, r := range s.Roles {
+		if err := c.RAM.AddRole(r); err != nil {
+			return fmt.Errorf("localcloud: seed: %w", err)
+		}
+	}
+	for _, t := range s.Trails {
+		tr := actiontrail.Trail{Name: t.Name, HomeRegion: cmp.Or(t.Region, c.region), SlsProject: t.Project, Stopped: t.Stopped}
+		if t.Name == "" || t.Project == "" {
+			return fmt.Errorf("localcloud: seed trail %q: Name and Project are required", t.Name)
+		}
+		// ActionTrail creates the trail's logstore, with an index.
+		if err := c.ensureLogstore(tr.SlsProject, tr.Logstore(), true); err != nil {
+			return err
+		}
+		c.ActionTrail.SetTrail(tr)
 	}
 	// VPC flow logs create their logstore with an index.
 	for _, fl := range s.FlowLogs {
@@ -520,17 +553,20 @@ func (c *Cloud) emit(rec actiontrail.Record) {
 	}
 	c.published.Add(1)
 	c.Bus.Publish(eventbus.CloudEvent(rec, region))
-	if c.trailProject != "" {
+	for _, t := range c.ActionTrail.Trails() {
+		if t.Stopped {
+			continue
+		}
 		body, err := json.Marshal(rec)
 		if err == nil {
-			_, err = c.SLS.Append(c.trailProject, c.trailLogstore, sls.LogGroupInput{
+			_, err = c.SLS.Append(t.SlsProject, t.Logstore(), sls.LogGroupInput{
 				Topic:  "actiontrail_audit_event",
 				Source: "actiontrail",
 				Logs:   []sls.Log{{Time: c.Clock.Now(), Contents: [][2]string{{"event", string(body)}, {"owner_id", auth.AccountID}}}},
 			})
 		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "localcloud: actiontrail delivery to %s/%s: %v\n", c.trailProject, c.trailLogstore, err)
+			fmt.Fprintf(os.Stderr, "localcloud: actiontrail delivery to %s/%s: %v\n", t.SlsProject, t.Logstore(), err)
 		}
 	}
 }
@@ -586,6 +622,7 @@ func (c *Cloud) Endpoints() Endpoints {
 		Addr: c.addr, Region: c.region, AccountID: auth.AccountID,
 		AccessKeyID: c.operator.AccessKeyID, AccessKeySecret: c.operator.AccessKeySecret, UserName: c.operator.Identity.UserName,
 		ECSEndpoint: c.URL(), SLSEndpoint: "http://" + c.region + ".log.aliyuncs.com", FCEndpoint: c.URL(), HTTPProxy: c.URL(),
+		RAMEndpoint: c.URL(), TrailEndpoint: c.URL(),
 		Trail:  LedgerAddr{Project: c.trailProject, Logstore: c.trailLogstore},
 		Robots: c.robotAddrs(),
 	}

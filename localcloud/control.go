@@ -11,11 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/porthygiene/porthygiene/localcloud/actiontrail"
 	"github.com/porthygiene/porthygiene/localcloud/auth"
 	"github.com/porthygiene/porthygiene/localcloud/eventbus"
 	"github.com/porthygiene/porthygiene/localcloud/faults"
 	"github.com/porthygiene/porthygiene/localcloud/fcapi"
 	"github.com/porthygiene/porthygiene/localcloud/fcrt"
+	"github.com/porthygiene/porthygiene/localcloud/ram"
 	"github.com/porthygiene/porthygiene/localcloud/sls"
 )
 
@@ -42,6 +44,24 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.DingTalk.ServeHTTP(w, r)
 	case strings.HasPrefix(r.URL.Path, "/http/"):
 		c.httpTrigger(w, r)
+	default:
+		c.rpc(host, w, r)
+	}
+}
+
+// rpc routes a POP RPC request by its host, else by its API version: RAM
+// (ram.aliyuncs.com, 2015-05-01), ActionTrail (actiontrail.<region>.aliyuncs.com,
+// 2020-07-06), else ECS.
+func (c *Cloud) rpc(host string, w http.ResponseWriter, r *http.Request) {
+	version := ""
+	if err := r.ParseForm(); err == nil { // a malformed form is ECS's to refuse
+		version = r.Form.Get("Version")
+	}
+	switch {
+	case host == "ram.aliyuncs.com", strings.HasPrefix(host, "ram.") && strings.HasSuffix(host, ".aliyuncs.com"), version == ram.APIVersion:
+		c.RAM.ServeHTTP(w, r)
+	case strings.HasPrefix(host, "actiontrail.") && strings.HasSuffix(host, ".aliyuncs.com"), version == actiontrail.APIVersion:
+		c.ActionTrail.ServeHTTP(w, r)
 	default:
 		c.ECS.ServeHTTP(w, r)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/porthygiene/porthygiene/localcloud/dingtalk"
 	"github.com/porthygiene/porthygiene/localcloud/ecs"
+	"github.com/porthygiene/porthygiene/localcloud/ram"
 )
 
 // Seed is a whole localcloud world: the ECS resources of each region (the
@@ -29,6 +30,24 @@ type Seed struct {
 	// Operator is the RAM user whose keys the endpoints file hands out; keys
 	// are generated when empty.
 	Operator SeedUser `json:"Operator,omitempty"`
+	// Roles are the account's RAM roles with their attached policies, served
+	// by RAM's GetRole, ListPoliciesForRole and GetPolicy (what
+	// `porthygiene setup` checks). localcloud does not enforce them.
+	Roles []ram.Role `json:"Roles,omitempty"`
+	// Trails are the account's ActionTrail trails. Without them the account
+	// has one trail, logging, named by the first log trigger of s.yaml on an
+	// actiontrail_<trail> logstore (or Options.Trail).
+	Trails []SeedTrail `json:"Trails,omitempty"`
+}
+
+// SeedTrail is an ActionTrail trail delivering every ECS write to the
+// logstore actiontrail_<Name> of Project (created with an index), unless
+// Stopped (its logging is turned off: nothing is delivered).
+type SeedTrail struct {
+	Name    string `json:"Name"`
+	Project string `json:"Project"`
+	Region  string `json:"Region,omitempty"` // home region; default the seed's
+	Stopped bool   `json:"Stopped,omitempty"`
 }
 
 // SeedProject is an SLS project with its logstores.

@@ -42,6 +42,11 @@ type conn struct {
 	user   string // who the operator is, for the ledger
 	ecs    *ecsapi.Client
 	ledger *ledger.Ledger // nil when no ledger is configured
+	sls    *slsapi.Client
+	// creds and the RAM and ActionTrail endpoints ("" for the public ones),
+	// for setup's account checks.
+	creds                      ecsapi.Credentials
+	ramEndpoint, trailEndpoint string
 }
 
 // endpointsFile is the part of localcloud's endpoints JSON the CLI reads.
@@ -53,6 +58,8 @@ type endpointsFile struct {
 	UserName        string `json:"userName"`
 	ECSEndpoint     string `json:"ecsEndpoint"`
 	SLSEndpoint     string `json:"slsEndpoint"`
+	RAMEndpoint     string `json:"ramEndpoint"`
+	TrailEndpoint   string `json:"actiontrailEndpoint"`
 	HTTPProxy       string `json:"httpProxy"`
 	Ledger          struct {
 		Project  string `json:"project"`
@@ -65,6 +72,7 @@ func (f *cloudFlags) open(env *cliEnv, needLedger bool) (*conn, error) {
 	var (
 		creds              ecsapi.Credentials
 		ecsEndpoint, slsEP string
+		ramEP, trailEP     string
 		region, user       = f.region, ""
 		project, logstore  = f.ledgerProject, f.ledgerLogstore
 		httpClient         *http.Client
@@ -83,6 +91,7 @@ func (f *cloudFlags) open(env *cliEnv, needLedger bool) (*conn, error) {
 		}
 		creds = ecsapi.Credentials{AccessKeyID: ep.AccessKeyID, AccessKeySecret: ep.AccessKeySecret}
 		ecsEndpoint, slsEP, user = ep.ECSEndpoint, ep.SLSEndpoint, ep.UserName
+		ramEP, trailEP = ep.RAMEndpoint, ep.TrailEndpoint
 		region = cmp.Or(region, ep.Region)
 		project, logstore = cmp.Or(project, ep.Ledger.Project), cmp.Or(logstore, ep.Ledger.Logstore)
 		proxy, err := url.Parse(ep.HTTPProxy)
@@ -102,6 +111,7 @@ func (f *cloudFlags) open(env *cliEnv, needLedger bool) (*conn, error) {
 		region = cmp.Or(region, env.getenv("ALIBABA_CLOUD_REGION_ID"))
 		project, logstore = cmp.Or(project, env.getenv("LEDGER_PROJECT")), cmp.Or(logstore, env.getenv("LEDGER_LOGSTORE"))
 		ecsEndpoint = env.getenv("ECS_ENDPOINT")
+		ramEP, trailEP = env.getenv("RAM_ENDPOINT"), env.getenv("ACTIONTRAIL_ENDPOINT")
 		slsEP = cmp.Or(env.getenv("SLS_ENDPOINT"), "https://"+region+".log.aliyuncs.com")
 		user = cmp.Or(env.getenv("USER"), "operator")
 	}
@@ -124,7 +134,7 @@ func (f *cloudFlags) open(env *cliEnv, needLedger bool) (*conn, error) {
 		HTTPClient:  httpClient,
 		Credentials: func() slsapi.Credentials { return creds },
 	})
-	c := &conn{region: region, user: user, ecs: ec}
+	c := &conn{region: region, user: user, ecs: ec, sls: sls, creds: creds, ramEndpoint: ramEP, trailEndpoint: trailEP}
 	if project != "" && logstore != "" {
 		c.ledger = ledger.New(sls, project, logstore)
 	}

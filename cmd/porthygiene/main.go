@@ -46,6 +46,7 @@ var commands = map[string]command{
 	"audit":    {"read-only sweep of every group: findings, totals, HTML report", runAudit},
 	"explain":  {"is this port of an instance reachable from there, and which rule decides", runExplain},
 	"snapshot": {"export the account's groups, rules and interfaces as a localcloud seed", runSnapshot},
+	"setup":    {"create the ledger and its index, check the trail and the role (before the first deploy)", runSetup},
 }
 
 func main() {

@@ -2,14 +2,12 @@ package ecs
 
 import (
 	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"errors"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/porthygiene/porthygiene/localcloud/auth"
+	"github.com/porthygiene/porthygiene/localcloud/rpc"
 )
 
 // timestampWindow is how far a request's Timestamp may be from the wall clock.
@@ -17,35 +15,11 @@ const timestampWindow = auth.SignatureWindow
 
 // StringToSign returns the RPC (signature version 1.0) string-to-sign of a
 // request with the given method and parameters, exactly as the Alibaba Cloud
-// SDK computes it: every parameter except Signature (empty values kept),
-// sorted, POP-percent-encoded, then encoded once more.
-func StringToSign(method string, params url.Values) string {
-	v := make(url.Values, len(params))
-	for k, vs := range params {
-		if k != "Signature" {
-			v[k] = vs
-		}
-	}
-	canon := popEscape(v.Encode())
-	return method + "&%2F&" + url.QueryEscape(canon)
-}
-
-// popEscape turns url.Values.Encode output into POP percent-encoding.
-func popEscape(s string) string {
-	if !strings.ContainsAny(s, "+*~") && !strings.Contains(s, "%7E") {
-		return s
-	}
-	s = strings.ReplaceAll(s, "+", "%20")
-	s = strings.ReplaceAll(s, "*", "%2A")
-	return strings.ReplaceAll(s, "%7E", "~")
-}
+// SDK computes it (see package rpc, which RAM and ActionTrail share).
+func StringToSign(method string, params url.Values) string { return rpc.StringToSign(method, params) }
 
 // Sign returns the Signature of a string-to-sign for an AccessKey secret.
-func Sign(stringToSign, secret string) string {
-	m := hmac.New(sha1.New, []byte(secret+"&"))
-	m.Write([]byte(stringToSign))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
-}
+func Sign(stringToSign, secret string) string { return rpc.Sign(stringToSign, secret) }
 
 // authenticate checks the AccessKey, STS token, timestamp, signature and nonce.
 func (s *Server) authenticate(c *call) *apiError {

@@ -3,6 +3,7 @@ package sls_test
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -425,6 +426,46 @@ func runContract(t *testing.T, tg *target) {
 			}
 		}
 		require.Equal(t, []string{"old", "new"}, pulledIDs, "PullLogs reads what the index does not cover")
+	})
+
+	// porthygiene setup adds fields to an existing index by sending back what
+	// GetIndex answered, minus its lastModifyTime, with more keys
+	// (shared/slsapi EnsureIndex): the service must take that body, keep the
+	// rest, and answer the new keys.
+	t.Run("IndexUpdatedFromItsOwnConfiguration", func(t *testing.T) {
+		ls := tg.newLogstore(t, "reindex", 1)
+		require.NoError(t, c.CreateIndex(p, ls, sdk.Index{
+			Line: &sdk.IndexLine{Token: []string{" ", ","}},
+			Keys: map[string]sdk.IndexKey{"kind": {Type: "text", Token: []string{" "}}, "n": {Type: "long"}},
+		}))
+		var body string
+		tg.eventually(t, "the index of "+ls+" is readable", func() error {
+			var err error
+			body, err = c.GetIndexString(p, ls)
+			return err
+		})
+		var cfg map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal([]byte(body), &cfg))
+		delete(cfg, "lastModifyTime")
+		var keys map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(cfg["keys"], &keys))
+		keys["eventId"] = json.RawMessage(`{"type":"text","token":[","," "],"caseSensitive":true,"doc_value":true,"chn":false}`)
+		b, err := json.Marshal(keys)
+		require.NoError(t, err)
+		cfg["keys"] = b
+		update, err := json.Marshal(cfg)
+		require.NoError(t, err)
+		require.NoError(t, c.UpdateIndexString(p, ls, string(update)))
+		tg.eventually(t, "the updated index of "+ls+" is answered", func() error {
+			idx, err := c.GetIndex(p, ls)
+			if err != nil {
+				return err
+			}
+			if idx.Keys["eventId"].Type != "text" || idx.Keys["n"].Type != "long" || idx.Keys["kind"].Type != "text" || idx.Line == nil {
+				return fmt.Errorf("index after the update: keys %v, line %v", idx.Keys, idx.Line)
+			}
+			return nil
+		})
 	})
 
 	t.Run("GetLogs", func(t *testing.T) {

@@ -37,8 +37,11 @@ func New(store logstore.Store, project, logstore string) *Ledger {
 	return &Ledger{store: store, project: project, logstore: logstore}
 }
 
-// Setup creates the logstore (unless it exists) and its field index
-// (IndexKeys); for the operator's setup and for tests.
+// Setup creates the logstore (unless it exists) and makes its index cover
+// IndexKeys as text fields (created, or updated with the keys it lacks); for
+// `porthygiene setup` and for tests. The ledger's queries are equality and
+// phrase searches on those fields over a time range of the log time, so text
+// field indexes are all they need.
 func (l *Ledger) Setup(ctx context.Context, ttlDays, shards int) error {
 	if err := l.store.EnsureLogstore(ctx, l.project, l.logstore, ttlDays, shards); err != nil {
 		return fmt.Errorf("ledger setup: %w", err)

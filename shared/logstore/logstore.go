@@ -51,9 +51,12 @@ type Store interface {
 	// EnsureLogstore creates the logstore (ttlDays retention, shards shards)
 	// unless it exists; an existing logstore is left as it is. Idempotent.
 	EnsureLogstore(ctx context.Context, project, logstore string, ttlDays, shards int) error
-	// EnsureIndex creates (or replaces) the logstore's index with a text
-	// field index for each key, so that the logstore can be queried by
-	// field. Idempotent.
+	// EnsureIndex gives each key a text field index, so that the logstore
+	// can be queried by field: it creates the index when there is none and
+	// otherwise adds the keys it lacks (or re-types those indexed as
+	// another type), keeping the rest of the index; it writes nothing when
+	// every key is indexed. Idempotent. An index, and each field added to
+	// it, covers only logs written after the change.
 	EnsureIndex(ctx context.Context, project, logstore string, keys ...string) error
 }
 

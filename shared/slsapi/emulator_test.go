@@ -27,6 +27,7 @@ type emu struct {
 	store  *auth.Store
 	stats  *stats.Stats
 	faults *faults.Set
+	op     auth.Credential // the operator, whose client is client
 	client *slsapi.Client
 }
 
@@ -39,7 +40,8 @@ func newEmulator(t *testing.T) *emu {
 	ts := httptest.NewServer(e.srv)
 	t.Cleanup(ts.Close)
 	e.addr = ts.Listener.Addr().String()
-	e.client = e.clientFor(e.store.AddUser("operator"))
+	e.op = e.store.AddUser("operator")
+	e.client = e.clientFor(e.op)
 	require.NoError(t, e.client.EnsureProject(t.Context(), project, "slsapi tests"))
 	return e
 }
