@@ -1,6 +1,7 @@
 package apicall
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,6 +24,19 @@ var (
 	// ErrInvalid: any other refusal, and arguments an adapter refuses to send.
 	ErrInvalid = errors.New("invalid request")
 )
+
+// Permanent reports whether err can never succeed on retry: it is (or
+// joins) a refusal of the request as invalid or of a missing resource, and
+// nothing transient (throttling, a server error, a deadline). A function
+// answers such an error without failing, so that FC does not retry it for
+// minutes; anything else is retried.
+func Permanent(err error) bool {
+	if err == nil || errors.Is(err, ErrThrottled) || errors.Is(err, ErrServer) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	return errors.Is(err, ErrInvalid) || errors.Is(err, ErrNotFound)
+}
 
 // APIError is one failed call (after any retries). The adapters fill it with
 // credentials already removed: its text and fields never contain the

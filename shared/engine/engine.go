@@ -31,9 +31,11 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/porthygiene/porthygiene/shared/apicall"
 	"github.com/porthygiene/porthygiene/shared/apply"
 	"github.com/porthygiene/porthygiene/shared/clock"
 	"github.com/porthygiene/porthygiene/shared/cloud"
@@ -193,6 +195,7 @@ type Result struct {
 	Capped   int      `json:"capped,omitempty"`   // revokes not done because of the cap
 	Ledger   []string `json:"ledger,omitempty"`   // ledger ids of revocations
 	Rejected string   `json:"rejected,omitempty"` // why the payload was refused
+	Failed   string   `json:"failed,omitempty"`   // a failure no retry can fix (answered, not retried)
 	Partial  bool     `json:"partial,omitempty"`  // the sweep stopped at the deadline
 	Slices   []Slice  `json:"slices,omitempty"`   // sweep slices this invocation started (fan-out)
 }
@@ -288,7 +291,7 @@ func (e *Engine) Handle(ctx context.Context, deps Deps, payload []byte) (Result,
 			return nil
 		})
 		if err != nil {
-			return *r.res, fmt.Errorf("engine: read %s/%s shard %d: %w", t.Source.ProjectName, t.Source.LogstoreName, t.Source.ShardID, err)
+			return e.finish(ctx, r, fmt.Errorf("engine: read %s/%s shard %d: %w", t.Source.ProjectName, t.Source.LogstoreName, t.Source.ShardID, err))
 		}
 		var errs []error
 		for _, rec := range recs {
@@ -340,6 +343,13 @@ func (e *Engine) finish(ctx context.Context, r *Run, err error) (Result, error) 
 	}
 	sort.Strings(r.res.Groups)
 	r.res.Groups = slices.Compact(r.res.Groups)
+	if apicall.Permanent(err) {
+		// An unknown shard or cursor, a group or list that does not exist,
+		// a refused request: FC's retries for minutes would change nothing.
+		e.log.ErrorContext(ctx, "failed; not retried, as no retry can succeed", "error", err)
+		r.res.Failed = err.Error()
+		return *r.res, nil
+	}
 	return *r.res, err
 }
 
@@ -357,6 +367,9 @@ func (e *Engine) handleRecord(ctx context.Context, r *Run, rec trigger.ActionTra
 		return nil
 	case rec.CalledByRole(e.cfg.RoleName):
 		e.ignore(ctx, r, rec, "caused by our own role")
+		return nil
+	case len(e.cfg.Regions) > 0 && rec.AcsRegion != "" && !slices.Contains(e.cfg.Regions, rec.AcsRegion):
+		e.ignore(ctx, r, rec, "region "+rec.AcsRegion+" is not one this function covers ("+strings.Join(e.cfg.Regions, ", ")+")")
 		return nil
 	case !e.fn.Handles(rec.EventName):
 		e.ignore(ctx, r, rec, "event "+rec.EventName+" is not handled by the "+e.cfg.Name+" function")

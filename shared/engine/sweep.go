@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/porthygiene/porthygiene/shared/apicall"
 	"github.com/porthygiene/porthygiene/shared/apply"
 	"github.com/porthygiene/porthygiene/shared/cloud"
 	"github.com/porthygiene/porthygiene/shared/ledger"
@@ -133,6 +134,9 @@ func (p sweepPayload) validate() error {
 func (e *Engine) sweepTimer(ctx context.Context, r *Run, p sweepPayload) error {
 	regions := e.cfg.Regions
 	if p.Region != "" {
+		if len(e.cfg.Regions) > 0 && !slices.Contains(e.cfg.Regions, p.Region) {
+			return fmt.Errorf("%s: sweep of region %s, which this function does not cover (%v): %w", e.cfg.Name, p.Region, e.cfg.Regions, apicall.ErrInvalid)
+		}
 		regions = []string{p.Region}
 	}
 	budget := e.budget()

@@ -7,18 +7,22 @@ import (
 
 	sdk "github.com/aliyun/aliyun-log-go-sdk"
 
+	"github.com/porthygiene/porthygiene/shared/apicall"
 	"github.com/porthygiene/porthygiene/shared/credentials"
 	"github.com/porthygiene/porthygiene/shared/logstore"
 )
 
-// Sentinels; every *Error unwraps to exactly one of them.
+// Sentinels; every *Error unwraps to exactly one of them. ErrNotFound,
+// ErrThrottled, ErrServer and ErrInvalid are package apicall's, shared with
+// the other adapters, so that code above the adapters can tell a permanent
+// failure from a transient one (apicall.Permanent) without importing this.
 var (
-	ErrNotFound      = errors.New("not found")      // project, logstore, shard or index missing
+	ErrNotFound      = apicall.ErrNotFound          // project, logstore, shard or index missing
 	ErrAlreadyExists = errors.New("already exists") // project, logstore or index exists
 	ErrUnauthorized  = errors.New("unauthorized")   // bad or expired credentials, signature, clock skew, no permission
-	ErrThrottled     = errors.New("throttled")      // read/write quota exceeded; retry later
-	ErrServer        = errors.New("server error")   // 5xx, unreachable, retries exhausted, query incomplete; retry later
-	ErrInvalid       = errors.New("invalid request")
+	ErrThrottled     = apicall.ErrThrottled         // read/write quota exceeded; retry later
+	ErrServer        = apicall.ErrServer            // 5xx, unreachable, retries exhausted, query incomplete; retry later
+	ErrInvalid       = apicall.ErrInvalid
 	// ErrNoIndex: a query of a logstore without an index
 	// (IndexConfigNotExist). It is also ErrNotFound and logstore.ErrNoIndex.
 	ErrNoIndex = fmt.Errorf("%w: %w", logstore.ErrNoIndex, ErrNotFound)
