@@ -212,6 +212,7 @@ func Start(opts Options) (*Cloud, error) {
 	c.DingTalk = dingtalk.New(dingtalk.Config{Clock: c.Clock, Stats: c.Stats, Faults: c.Faults})
 	c.Runtime = fcrt.New(fcrt.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, AccountID: auth.AccountID, LogDir: opts.LogDir})
 	c.FC = fcapi.New(fcapi.Config{Auth: c.Auth, Runtime: c.Runtime, Clock: c.Clock, Stats: c.Stats, Faults: c.Faults,
+		Delay: func(d time.Duration, fn func()) { c.Timers.Once("async-delay", c.Clock.Now().Add(d), fn) },
 		Exists: func(name string) bool {
 			for _, fn := range c.functions() {
 				if fn.Name == name {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,7 +57,13 @@ type Config struct {
 	Wall   func() time.Time
 	Stats  *stats.Stats // nil: not counted
 	Faults *faults.Set  // nil: none
+	// Delay runs fn once d has passed on the virtual clock: an asynchronous
+	// invocation with x-fc-async-delay. nil: such requests are refused.
+	Delay func(d time.Duration, fn func())
 }
+
+// MaxAsyncDelay is the largest x-fc-async-delay FC accepts, in seconds.
+const MaxAsyncDelay = 3600
 
 // Server serves the FC API. Build it with New.
 type Server struct {
@@ -155,7 +162,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, reqID, action, caller, errf(413, "EntityTooLarge", "payload size exceeds maximum allowed size (%d > %d bytes for an asynchronous invocation)", len(body), MaxAsyncPayload))
 			return
 		}
-		id := s.cfg.Runtime.InvokeAsync(name, body, fcrt.InvokeOptions{Trigger: TriggerLabel})
+		delay, e := asyncDelay(r.Header.Get("x-fc-async-delay"))
+		if e == nil && delay > 0 && s.cfg.Delay == nil {
+			e = errf(400, "InvalidArgument", "x-fc-async-delay is not supported by this server")
+		}
+		if e != nil {
+			s.fail(w, reqID, action, caller, e)
+			return
+		}
+		var id string
+		if delay > 0 {
+			// FC persists the request and runs it after the delay; the
+			// request id answered now is the invocation's.
+			id = reqID
+			s.cfg.Delay(delay, func() {
+				s.cfg.Runtime.InvokeAsync(name, body, fcrt.InvokeOptions{Trigger: TriggerLabel, RequestID: id})
+			})
+		} else {
+			id = s.cfg.Runtime.InvokeAsync(name, body, fcrt.InvokeOptions{Trigger: TriggerLabel})
+		}
 		s.record(action, caller, "")
 		w.Header().Set("x-fc-request-id", id)
 		w.WriteHeader(http.StatusAccepted)
@@ -201,6 +226,18 @@ func invocationPath(p string) (string, bool) {
 		return "", false
 	}
 	return name, true
+}
+
+// asyncDelay reads x-fc-async-delay: whole seconds, 0 to MaxAsyncDelay.
+func asyncDelay(v string) (time.Duration, *apiError) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > MaxAsyncDelay {
+		return 0, errf(400, "InvalidArgument", "x-fc-async-delay %q: want whole seconds from 0 to %d", v, MaxAsyncDelay)
+	}
+	return time.Duration(n) * time.Second, nil
 }
 
 func (s *Server) checkAction(r *http.Request) *apiError {

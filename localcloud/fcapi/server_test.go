@@ -266,3 +266,46 @@ func TestAsyncPayloadLimitAndFaults(t *testing.T) {
 	require.Equal(t, "TooManyRequests", a.code)
 	require.Empty(t, f.rt.async)
 }
+
+// x-fc-async-delay defers an asynchronous invocation by whole seconds,
+// 0 to 3600, as FC does: nothing runs until the delay has passed (the server
+// hands the run to Delay, on the virtual clock), the request id answered now
+// is the invocation's, and any other value is refused.
+func TestAsyncDelay(t *testing.T) {
+	f := newFixture(t)
+	// Without a Delay hook (not wired), a delay is refused, never run at once.
+	a := do(t, f.request(t, f.user, http.MethodPost, invokePath, "Async", []byte(`{}`), func(r *http.Request) { r.Header.Set("x-fc-async-delay", "60") }))
+	require.Equal(t, http.StatusBadRequest, a.status, a.body)
+	require.Empty(t, f.rt.async)
+
+	var delays []time.Duration
+	var runs []func()
+	store := auth.NewStore()
+	f.user = store.AddUser("alice")
+	s := New(Config{Auth: store, Runtime: f.rt, Delay: func(d time.Duration, fn func()) { delays = append(delays, d); runs = append(runs, fn) }})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	f.srv = srv
+	delayed := func(v string) *http.Request {
+		return f.request(t, f.user, http.MethodPost, invokePath, "Async", []byte(`{"mode":"sweep"}`), func(r *http.Request) { r.Header.Set("x-fc-async-delay", v) })
+	}
+	a = do(t, delayed("60"))
+	require.Equal(t, http.StatusAccepted, a.status, a.body)
+	require.NotEmpty(t, a.id)
+	require.Empty(t, f.rt.async, "nothing runs before the delay")
+	require.Equal(t, []time.Duration{time.Minute}, delays)
+	runs[0]()
+	require.Equal(t, []string{`{"mode":"sweep"}`}, f.rt.async)
+	require.Equal(t, a.id, f.rt.opts[0].RequestID, "the answered id is the invocation's")
+
+	a = do(t, delayed("0"))
+	require.Equal(t, http.StatusAccepted, a.status, "0 runs at once")
+	require.Len(t, f.rt.async, 2)
+	for _, bad := range []string{"3601", "-1", "1.5", "soon"} {
+		a := do(t, delayed(bad))
+		require.Equal(t, http.StatusBadRequest, a.status, bad)
+		require.Equal(t, "InvalidArgument", a.code, bad)
+	}
+	require.Len(t, f.rt.async, 2, "a refused request runs nothing")
+	require.Len(t, delays, 1)
+}

@@ -111,6 +111,9 @@ type InvokeOptions struct {
 	// Trigger names what caused the invocation (e.g. the trigger name, or
 	// "timer", "eventbridge"); it is only recorded.
 	Trigger string
+	// RequestID, when set, is the invocation's request id (one answered
+	// earlier, for a delayed asynchronous invocation).
+	RequestID string
 }
 
 // Result is the outcome of a synchronous invocation.
@@ -343,8 +346,11 @@ func (rt *Runtime) Invoke(ctx context.Context, fn string, payload []byte, opts .
 // Failed attempts are retried as the package doc says. For an unknown
 // function or a closed runtime, an error record is kept under the id.
 func (rt *Runtime) InvokeAsync(fn string, payload []byte, opts ...InvokeOptions) string {
-	id := newRequestID()
 	o := options(opts)
+	id := o.RequestID
+	if id == "" {
+		id = newRequestID()
+	}
 	f, err := rt.function(fn)
 	if err == nil && !rt.begin() {
 		err = ErrClosed

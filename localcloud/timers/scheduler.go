@@ -3,6 +3,7 @@ package timers
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 )
@@ -57,6 +58,7 @@ type timer struct {
 	payload string
 	fire    func(TimerEvent)
 	next    time.Time // zero: never fires again
+	once    bool      // fires once, at next, then is dropped
 }
 
 // NewScheduler returns a scheduler whose first check is at start.
@@ -77,6 +79,18 @@ func (s *Scheduler) Add(name string, sched Schedule, payload string, fire func(e
 		fire:    fire,
 		next:    sched.Next(s.cursor),
 	})
+}
+
+// Once registers fire to run once when virtual time reaches at (at once at
+// the next AdvanceTo when at is not after the current time). It is how a
+// delayed asynchronous invocation waits: on the virtual clock, like timers.
+func (s *Scheduler) Once(name string, at time.Time, fire func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !at.After(s.cursor) {
+		at = s.cursor.Add(time.Nanosecond)
+	}
+	s.timers = append(s.timers, &timer{name: name, next: at.UTC(), once: true, fire: func(TimerEvent) { fire() }})
 }
 
 // Now returns the time of the last check.
@@ -137,7 +151,12 @@ func (s *Scheduler) AdvanceTo(t time.Time) Result {
 		at := due.next
 		s.cursor = at
 		counts[due]++
-		due.next = due.sched.Next(at)
+		if due.once {
+			due.next = time.Time{}
+			s.timers = slices.DeleteFunc(s.timers, func(tm *timer) bool { return tm == due })
+		} else {
+			due.next = due.sched.Next(at)
+		}
 		if counts[due] >= limit && !due.next.IsZero() && !due.next.After(t) {
 			// Skip the rest of this timer's occurrences up to t.
 			res.Capped = append(res.Capped, due.name)
