@@ -45,15 +45,33 @@ var ErrNoLedger = errors.New("no ledger: refusing to revoke without a backup")
 type Cap struct {
 	mu        sync.Mutex
 	max, used int
+	// left, when set, is read once, before the first change: how many
+	// changes the minute still allows across every instance (the pace).
+	left     func(ctx context.Context) int
+	leftOnce sync.Once
 }
 
 // NewCap allows max changes.
 func NewCap(max int) *Cap { return &Cap{max: max} }
 
+// NewPacedCap allows at most perRun changes, and no more than minuteLeft
+// reports when the first change is asked for (read once, outside the lock).
+func NewPacedCap(perRun int, minuteLeft func(ctx context.Context) int) *Cap {
+	return &Cap{max: perRun, left: minuteLeft}
+}
+
 // take reserves up to n changes and returns how many it granted.
-func (c *Cap) take(n int) int {
+func (c *Cap) take(ctx context.Context, n int) int {
 	if c == nil {
 		return 0
+	}
+	if c.left != nil {
+		c.leftOnce.Do(func() {
+			left := c.left(ctx)
+			c.mu.Lock()
+			c.max = max(min(c.max, left), 0)
+			c.mu.Unlock()
+		})
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -146,7 +164,7 @@ func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.
 	want := p.Changes()
 	granted := 0
 	if want > 0 {
-		granted = a.Cap.take(want)
+		granted = a.Cap.take(ctx, want)
 	}
 	for _, s := range p.Steps {
 		f := s.Finding
@@ -162,10 +180,12 @@ func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.
 			out.Events = append(out.Events, ev)
 		case plan.Revoke:
 			if granted == 0 {
+				// Held back by the pace: the run tells people once, in one
+				// message (engine), and the revoke is reported when it
+				// happens; a message per waiting rule would repeat with
+				// every continuation.
 				out.Capped++
 				out.Notified = append(out.Notified, f.RuleID)
-				out.Events = append(out.Events, a.Event(f, st, ec, owner, notify.KindExposureFound,
-					fmt.Sprintf("not revoked: this run reached the cap of %d changes; the next run continues", a.Cap.Max()), ""))
 				continue
 			}
 			granted--

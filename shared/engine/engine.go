@@ -29,6 +29,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
@@ -75,6 +77,12 @@ type LogReader interface {
 // Invoker starts asynchronous invocations of a function (the sweep's fan-out).
 type Invoker interface {
 	InvokeAsync(ctx context.Context, functionName string, payload []byte) (requestID string, err error)
+}
+
+// DelayedInvoker starts an asynchronous invocation that FC runs after delay
+// (x-fc-async-delay): the paced continuation of changes the cap held back.
+type DelayedInvoker interface {
+	InvokeAsyncAfter(ctx context.Context, functionName string, payload []byte, delay time.Duration) (requestID string, err error)
 }
 
 // Deps are the per-invocation clients: the ECS API of a region (built with
@@ -124,7 +132,12 @@ type Config struct {
 	Regions []string
 	// MaxChanges caps the rule changes of one run.
 	MaxChanges int
-	Logger     *slog.Logger
+	// MaxChangesPerMinute caps the rule changes of the function per minute
+	// across all its instances (the revocations the ledger holds for the
+	// last minute); 0: no pace. What it holds back is continued by a delayed
+	// invocation (PaceDelay later), not left for the next sweep.
+	MaxChangesPerMinute int
+	Logger              *slog.Logger
 	// Wall is the wall clock; default time.Now. A clock in the invocation's
 	// context (clock.WithWall) comes first. Decisions use
 	// clock.Decide(wall, event time, clock.Skew).
@@ -212,6 +225,7 @@ type Run struct {
 	mu     sync.Mutex
 	res    *Result
 	events []notify.Event
+	capped map[string][]string // region → groups with changes the cap held back
 }
 
 // Now is the run's decision time.
@@ -238,7 +252,11 @@ func (e *Engine) newRun(deps Deps, now time.Time, cachePrefixLists bool) *Run {
 		led, app = deps.Ledger, deps.Ledger
 	}
 	r.obs = observe.New(observe.Options{Ledger: led, Logger: e.log, Now: now, CachePrefixLists: cachePrefixLists})
-	r.apply = &apply.Applier{Function: e.cfg.Name, Ledger: app, Cap: apply.NewCap(e.cfg.MaxChanges), Logger: e.log,
+	capper := apply.NewCap(e.cfg.MaxChanges)
+	if e.cfg.MaxChangesPerMinute > 0 && deps.Ledger != nil {
+		capper = apply.NewPacedCap(e.cfg.MaxChanges, func(ctx context.Context) int { return e.minuteLeft(ctx, r) })
+	}
+	r.apply = &apply.Applier{Function: e.cfg.Name, Ledger: app, Cap: capper, Logger: e.log,
 		Now: now, UndoCommand: e.cfg.UndoCommand}
 	if e.cfg.Buttons != nil {
 		r.apply.Buttons = func(ev notify.Event) []notify.Button { return e.cfg.Buttons(ev, now) }
@@ -333,6 +351,9 @@ func (e *Engine) Handle(ctx context.Context, deps Deps, payload []byte) (Result,
 // caused them, and flushing there only multiplies concurrent flushes of the
 // same outbox.
 func (e *Engine) finish(ctx context.Context, r *Run, err error) (Result, error) {
+	if len(r.capped) > 0 {
+		e.continuePaced(ctx, r)
+	}
 	idle := r.res.Source != "sweep" && len(r.res.Groups) == 0 && len(r.events) == 0
 	if r.deps.Notifier != nil && !idle {
 		rep, nerr := r.deps.Notifier.Notify(ctx, r.now, r.events)
@@ -524,10 +545,83 @@ func (e *Engine) reconcile(ctx context.Context, r *Run, t target, cause apply.Ca
 	r.res.Gone = append(r.res.Gone, out.Gone...)
 	r.res.Notified = append(r.res.Notified, out.Notified...)
 	r.res.Capped += out.Capped
+	if out.Capped > 0 {
+		if r.capped == nil {
+			r.capped = map[string][]string{}
+		}
+		r.capped[st.Region] = append(r.capped[st.Region], st.GroupID)
+	}
 	r.res.Ledger = append(r.res.Ledger, out.Ledger...)
 	r.events = append(r.events, out.Events...)
 	r.mu.Unlock()
 	return &st, err
+}
+
+// PaceDelay is how long the changes the pace held back wait: the next
+// minute's budget.
+const PaceDelay = time.Minute
+
+// PacedTrigger is the trigger name of a paced continuation's payload.
+const PacedTrigger = "paced"
+
+// minuteLeft is how many changes the function may still make this minute,
+// across all its instances: MaxChangesPerMinute less the revocations the
+// ledger holds for the last minute. (SLS makes writes searchable a few
+// seconds late: instances racing within that window can overshoot the pace
+// by their own changes; the cap per run bounds that.) A ledger that cannot
+// be read leaves the run's own cap.
+func (e *Engine) minuteLeft(ctx context.Context, r *Run) int {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	recs, err := r.deps.Ledger.Query(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindRevocation},
+		Since: r.now.Add(-time.Minute), Until: r.now.Add(time.Second), Limit: e.cfg.MaxChangesPerMinute + 1})
+	if err != nil {
+		e.log.WarnContext(ctx, "read this minute's changes for the pace; using the run's cap", "error", err)
+		return e.cfg.MaxChanges
+	}
+	n := 0
+	for _, rec := range recs {
+		if rec.Function == e.cfg.Name {
+			n++
+		}
+	}
+	return e.cfg.MaxChangesPerMinute - n
+}
+
+// continuePaced hands the groups whose changes the cap held back to one
+// delayed invocation per region (PaceDelay later: the next minute's budget),
+// and tells people the guard is rate-limiting itself. Without a delayed
+// invoker the next sweep continues.
+func (e *Engine) continuePaced(ctx context.Context, r *Run) {
+	waiting := r.res.Capped
+	then := "the next sweep continues"
+	di, ok := r.deps.Invoker.(DelayedInvoker)
+	if ok && e.cfg.FanOut.Function != "" {
+		then = "the rest follow within minutes, at the pace"
+		for _, region := range slices.Sorted(maps.Keys(r.capped)) {
+			groups := slices.Compact(slices.Sorted(slices.Values(r.capped[region])))
+			for _, part := range slices.Collect(slices.Chunk(groups, MaxSliceGroups)) {
+				payload, err := trigger.EncodeTimer(PacedTrigger, r.now, sweepPayload{Mode: "sweep", Region: region, Groups: part})
+				if err == nil {
+					// Spread over a few seconds, so that the continuations of
+					// a burst read the minute's count one after another.
+					jitter := time.Duration(rand.IntN(5)) * time.Second
+					_, err = di.InvokeAsyncAfter(ctx, e.cfg.FanOut.Function, payload, PaceDelay+jitter)
+				}
+				if err != nil {
+					e.log.ErrorContext(ctx, "paced continuation not started; the next sweep continues", "region", region, "groups", len(part), "error", err)
+					then = "a continuation could not be started (" + apply.ErrorClass(err) + "); the next sweep continues"
+				}
+			}
+		}
+	}
+	r.events = append(r.events, notify.Event{
+		ID:       fmt.Sprintf("%s/paced/%s", e.cfg.Name, r.now.UTC().Truncate(time.Minute).Format(time.RFC3339)),
+		Kind:     notify.KindError,
+		Severity: notify.SeverityHigh,
+		Action: fmt.Sprintf("the %s is rate-limiting itself: %d more change(s) waiting (at most %d a minute); %s",
+			e.cfg.Name, waiting, e.cfg.MaxChangesPerMinute, then),
+	})
 }
 
 // deadlineNear reports whether the invocation has under 2 s left.

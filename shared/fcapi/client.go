@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,6 +189,18 @@ func endpoint(cfg Config) (*url.URL, error) {
 // context deadline is near (see the package doc); the error then wraps
 // ErrThrottled or ErrServer.
 func (c *Client) InvokeAsync(ctx context.Context, functionName string, payload []byte) (requestID string, err error) {
+	return c.InvokeAsyncAfter(ctx, functionName, payload, 0)
+}
+
+// MaxAsyncDelay is the longest deferral FC accepts (x-fc-async-delay).
+const MaxAsyncDelay = time.Hour
+
+// InvokeAsyncAfter is InvokeAsync, run by FC once delay has passed
+// (x-fc-async-delay, whole seconds, at most MaxAsyncDelay; 0: at once).
+func (c *Client) InvokeAsyncAfter(ctx context.Context, functionName string, payload []byte, delay time.Duration) (requestID string, err error) {
+	if delay < 0 || delay > MaxAsyncDelay {
+		return "", fmt.Errorf("fc %s: delay %v: want 0 to %v: %w", opInvoke, delay, MaxAsyncDelay, ErrInvalid)
+	}
 	if !functionRE.MatchString(functionName) {
 		return "", fmt.Errorf("fc %s: function name %q: %w", opInvoke, functionName, ErrInvalid)
 	}
@@ -210,7 +223,7 @@ func (c *Client) InvokeAsync(ctx context.Context, functionName string, payload [
 			return "", interrupted(err, last)
 		}
 		start := time.Now()
-		id, apiErr := c.send(ctx, &u, payload)
+		id, apiErr := c.send(ctx, &u, payload, delay)
 		took := time.Since(start)
 		if apiErr == nil {
 			return id, nil
@@ -231,7 +244,7 @@ func (c *Client) InvokeAsync(ctx context.Context, functionName string, payload [
 }
 
 // send makes one signed attempt.
-func (c *Client) send(ctx context.Context, u *url.URL, payload []byte) (string, *APIError) {
+func (c *Client) send(ctx context.Context, u *url.URL, payload []byte, delay time.Duration) (string, *APIError) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(payload))
 	if err != nil {
 		return "", &APIError{Service: service, Op: opInvoke, Err: fmt.Errorf("%w: %w", ErrInvalid, c.redactor.RedactError(err))}
@@ -240,6 +253,9 @@ func (c *Client) send(ctx context.Context, u *url.URL, payload []byte) (string, 
 	req.Header.Set(hdrAction, opInvoke)
 	req.Header.Set(hdrVersion, APIVersion)
 	req.Header.Set("x-fc-invocation-type", "Async")
+	if s := int(delay.Round(time.Second) / time.Second); s > 0 {
+		req.Header.Set("x-fc-async-delay", strconv.Itoa(s))
+	}
 	sign(req, payload, c.cfg.Credentials, c.cfg.Now(), nonce())
 
 	resp, err := c.hc.Do(req)
@@ -282,5 +298,9 @@ func interrupted(ctxErr error, last *APIError) error {
 	return apicall.Interrupted(service, opInvoke, ctxErr, last)
 }
 
-// The client starts the sweep's fan-out invocations.
-var _ engine.Invoker = (*Client)(nil)
+// The client starts the sweep's fan-out invocations, and the paced
+// continuations (delayed).
+var (
+	_ engine.Invoker        = (*Client)(nil)
+	_ engine.DelayedInvoker = (*Client)(nil)
+)

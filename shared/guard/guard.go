@@ -77,7 +77,7 @@ func New(pol *policy.Policy, cfg Config) (*Guard, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	cfg.MaxChanges = pol.MaxChangesPerRun
+	cfg.MaxChanges, cfg.MaxChangesPerMinute = pol.MaxChangesPerRun, pol.MaxChangesPerMinute
 	pl, err := NewPlanner(pol)
 	if err != nil {
 		return nil, fmt.Errorf("guard: %w", err)

@@ -45,6 +45,10 @@ type Policy struct {
 	Scopes []Scope `yaml:"scopes,omitempty"`
 	// MaxChangesPerRun caps the rule changes of one function run.
 	MaxChangesPerRun int `yaml:"maxChangesPerRun"`
+	// MaxChangesPerMinute caps the rule changes of a function per minute,
+	// across all its instances: the pace. Changes over it wait, and are
+	// carried out in the next minutes, never dropped.
+	MaxChangesPerMinute int `yaml:"maxChangesPerMinute"`
 	// Replace, when set, lets the guard re-authorize a revoked rule for
 	// trusted sources.
 	Replace *Replace `yaml:"replace,omitempty"`

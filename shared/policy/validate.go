@@ -122,6 +122,9 @@ func (p *Policy) Validate() error {
 		checkSeverities(bad, "enforce."+string(fn), p.Enforce.Of(fn), false)
 	}
 	p.validateScopes(bad)
+	if p.MaxChangesPerMinute < 1 {
+		bad("maxChangesPerMinute", "%d: want at least 1", p.MaxChangesPerMinute)
+	}
 	if p.MaxChangesPerRun < 1 {
 		bad("maxChangesPerRun", "%d: want at least 1", p.MaxChangesPerRun)
 	}
