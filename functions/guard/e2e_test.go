@@ -897,3 +897,46 @@ func TestGuardWithoutTheLedgerIndex(t *testing.T) {
 
 	require.Contains(t, e.cloud.Runtime.Logs("porthygiene-guard"), "the ledger logstore has no index", "the guard names the problem in its log")
 }
+
+// The robot is down for ten minutes; what the guard could not send goes out
+// within minutes of the robot answering again (the notifier's retry backoff
+// reaches 10 minutes), through the outbox's own delayed flush, not at the
+// next event or the hourly sweep. Each once.
+func TestGuardOutboxDrainsSoonAfterTheRobotRecovers(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	e.cloud.SetFaults(faults.Config{DingTalkDown: true})
+	e.authorize("sg-web", perm{proto: "tcp", ports: "3306/3306", cidr: "0.0.0.0/0"})
+	_, err := e.cloud.Advance(t.Context(), 10*time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, e.cloud.DingTalk.Messages(""))
+
+	e.cloud.SetFaults(faults.Config{})
+	back := e.cloud.Clock.Now()
+	revs := e.revocations("sg-web")
+	require.Len(t, revs, 1)
+	var at time.Time
+	for range 11 {
+		_, err := e.cloud.Advance(t.Context(), time.Minute)
+		require.NoError(t, err)
+		for _, m := range e.cloud.DingTalk.Messages("") {
+			if strings.Contains(m.Text, revs[0].RuleID) && at.IsZero() {
+				at = m.Time
+			}
+		}
+		if !at.IsZero() {
+			break
+		}
+	}
+	require.False(t, at.IsZero(), "delivered within 11 virtual minutes of the robot's return")
+	t.Logf("delivered %v after the robot came back", at.Sub(back).Round(time.Second))
+	for _, r := range e.guardResults() {
+		require.NotEqual(t, "sweep", r["trigger"], "no hourly sweep ran: the flush did it")
+	}
+	n := 0
+	for _, m := range e.cloud.DingTalk.Messages("") {
+		if strings.Contains(m.Text, revs[0].RuleID) {
+			n++
+		}
+	}
+	require.Equal(t, 1, n, "once")
+}

@@ -361,6 +361,9 @@ func (e *Engine) finish(ctx context.Context, r *Run, err error) (Result, error) 
 			e.log.ErrorContext(ctx, "notify", "error", nerr, "sent", rep.Sent, "deferred", rep.Deferred)
 			err = errors.Join(err, nerr)
 		}
+		if !rep.NextDue.IsZero() {
+			e.scheduleFlush(ctx, r, rep.NextDue)
+		}
 	}
 	sort.Strings(r.res.Groups)
 	r.res.Groups = slices.Compact(r.res.Groups)
@@ -556,6 +559,43 @@ func (e *Engine) reconcile(ctx context.Context, r *Run, t target, cause apply.Ca
 	r.mu.Unlock()
 	return &st, err
 }
+
+// scheduleFlush starts one delayed invocation that only flushes the outbox
+// when its earliest event is due again (the notifier's retry backoff: 1, 2,
+// 4, 8, 10 minutes; the budget's minute), so that what a run could not send
+// goes out soon after the robot answers again, not at the next event or
+// hourly sweep. Runs that pick the same minute start one between them (a
+// ledger marker per target minute, the event dedup's), and a flush that
+// still leaves messages schedules the next.
+func (e *Engine) scheduleFlush(ctx context.Context, r *Run, due time.Time) {
+	di, ok := r.deps.Invoker.(DelayedInvoker)
+	if !ok || e.cfg.FanOut.Function == "" || r.deps.Ledger == nil {
+		return
+	}
+	at := due.UTC().Truncate(time.Minute).Add(time.Minute)
+	if at.Sub(r.now) > time.Hour {
+		at = r.now.UTC().Truncate(time.Minute).Add(time.Hour) // FC's longest delay; the sweep is hourly anyway
+	}
+	key := "flush/" + e.cfg.Name + "/" + at.Format(time.RFC3339)
+	if seen, err := r.deps.Ledger.SeenEvent(ctx, key); err != nil || seen {
+		return
+	}
+	mark := ledger.NewEvent(ledger.Meta{Time: r.now, Function: e.cfg.Name, EventID: key}, ledger.Event{Source: "flush", Outcome: "scheduled"})
+	if err := r.deps.Ledger.Append(ctx, mark); err != nil {
+		e.log.WarnContext(ctx, "outbox flush not scheduled; the next run flushes", "error", err)
+		return
+	}
+	payload, err := trigger.EncodeTimer(FlushTrigger, r.now, sweepPayload{Mode: "flush"})
+	if err == nil {
+		_, err = di.InvokeAsyncAfter(ctx, e.cfg.FanOut.Function, payload, at.Sub(r.now)+time.Second)
+	}
+	if err != nil {
+		e.log.WarnContext(ctx, "outbox flush not scheduled; the next run flushes", "error", err)
+	}
+}
+
+// FlushTrigger is the trigger name of a flush's payload.
+const FlushTrigger = "flush"
 
 // PaceDelay is how long the changes the pace held back wait: the next
 // minute's budget.

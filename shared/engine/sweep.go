@@ -117,8 +117,10 @@ type sweepPayload struct {
 
 func (p sweepPayload) validate() error {
 	switch {
-	case p.Mode != "sweep":
-		return fmt.Errorf("timer payload mode %q: want \"sweep\"", p.Mode)
+	case p.Mode != "sweep" && p.Mode != "flush":
+		return fmt.Errorf("timer payload mode %q: want \"sweep\" or \"flush\"", p.Mode)
+	case p.Mode == "flush" && (p.Region != "" || len(p.Groups) > 0):
+		return errors.New("timer payload: a flush names no region or groups")
 	case p.QPS < 0 || math.IsNaN(p.QPS) || math.IsInf(p.QPS, 0):
 		return fmt.Errorf("timer payload qps %v: want a positive number of calls per second", p.QPS)
 	case len(p.Groups) > MaxSliceGroups:
@@ -132,6 +134,9 @@ func (p sweepPayload) validate() error {
 // sweepTimer is the one sweep loop: a slice (groups given), a fanned-out
 // plan, or an inline sweep, region by region.
 func (e *Engine) sweepTimer(ctx context.Context, r *Run, p sweepPayload) error {
+	if p.Mode == "flush" {
+		return nil // the run's end flushes the outbox
+	}
 	regions := e.cfg.Regions
 	if p.Region != "" {
 		if len(e.cfg.Regions) > 0 && !slices.Contains(e.cfg.Regions, p.Region) {

@@ -55,6 +55,6 @@ func ExampleNotifier_Notify() {
 	rep, _ = n.Notify(context.Background(), now, events) // a redelivery
 	fmt.Printf("%+v\n", rep)
 	// Output:
-	// {Sent:2 Messages:1 Deferred:0 Failed:0 Duplicates:0 Errors:[]} <nil>
-	// {Sent:0 Messages:0 Deferred:0 Failed:0 Duplicates:2 Errors:[]}
+	// {Sent:2 Messages:1 Deferred:0 Failed:0 Duplicates:0 Errors:[] NextDue:0001-01-01 00:00:00 +0000 UTC} <nil>
+	// {Sent:0 Messages:0 Deferred:0 Failed:0 Duplicates:2 Errors:[] NextDue:0001-01-01 00:00:00 +0000 UTC}
 }

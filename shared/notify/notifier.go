@@ -85,6 +85,9 @@ type Report struct {
 	Failed     int          // events whose message failed in this run; kept in the outbox
 	Duplicates int          // events dropped: already delivered, or repeated
 	Errors     []*SendError // one per failed message, redacted
+	// NextDue is when the earliest event left in the outbox may be tried
+	// again (zero when none is left): when a flush is worth running.
+	NextDue time.Time
 }
 
 // Notify delivers events, together with whatever the outbox holds that is
@@ -180,6 +183,14 @@ type run struct {
 	msgs     []Message
 	down     map[string]bool // robots that failed robot-wide in this run
 	report   Report
+	grace    time.Duration
+}
+
+// due notes that an event left in the outbox may be tried at t.
+func (r *run) due(t time.Time) {
+	if r.report.NextDue.IsZero() || t.Before(r.report.NextDue) {
+		r.report.NextDue = t
+	}
 }
 
 func (r *run) active() []*item {
@@ -199,12 +210,16 @@ func (r *run) tally() {
 		switch it.state {
 		case stateNew:
 			r.report.Deferred++
+			// Over budget, or its robot failing: the budget's window, or
+			// the other runs' grace, has passed by then.
+			r.due(r.now.Add(max(time.Minute, r.grace)))
 		case stateDuplicate:
 			r.report.Duplicates++
 		case stateSent:
 			r.report.Sent++
 		case stateFailed:
 			r.report.Failed++
+			r.due(it.p.NotBefore)
 		}
 	}
 }
@@ -219,6 +234,7 @@ func (n *Notifier) load(ctx context.Context, r *run) error {
 		if p.NotBefore.After(r.now) || p.Queued.After(r.now.Add(-max(n.o.Grace, 0))) {
 			waiting[p.ID()] = true
 			r.notDue++
+			r.due(maxTime(p.NotBefore, p.Queued.Add(max(n.o.Grace, 0))))
 			continue
 		}
 		it := &item{p: p, saved: true}
@@ -463,6 +479,13 @@ func nextTry(now time.Time, se *SendError) func(attempts int) time.Time {
 		}
 		return now.Add(min(10*time.Minute<<shift, 6*time.Hour))
 	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func ids(items []*item) []string {
