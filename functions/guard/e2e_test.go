@@ -940,3 +940,32 @@ func TestGuardOutboxDrainsSoonAfterTheRobotRecovers(t *testing.T) {
 	}
 	require.Equal(t, 1, n, "once")
 }
+
+// The shipped policy.yaml (guard: enforce) revokes the catalogued sensitive
+// services and reports everything else open to the world: WireGuard, SMTP,
+// DNS, 8080 and 8443 stay open and are reported, SSH in the same call is
+// revoked.
+func TestGuardShippedPolicyCutsOnlyCataloguedServices(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	g := createGroup(t, e, "edge")
+	e.authorize(g,
+		perm{proto: "udp", ports: "51820/51820", cidr: "0.0.0.0/0", desc: "wireguard"},
+		perm{proto: "tcp", ports: "25/25", cidr: "0.0.0.0/0", desc: "smtp"},
+		perm{proto: "tcp", ports: "53/53", cidr: "0.0.0.0/0", desc: "dns"},
+		perm{proto: "udp", ports: "53/53", cidr: "0.0.0.0/0", desc: "dns"},
+		perm{proto: "tcp", ports: "8080/8080", cidr: "0.0.0.0/0"},
+		perm{proto: "tcp", ports: "8443/8443", cidr: "0.0.0.0/0"},
+		perm{proto: "tcp", ports: "22/22", cidr: "0.0.0.0/0", desc: "debug"})
+	rules := e.rules(g)
+	for _, kept := range []string{"UDP 51820/51820 0.0.0.0/0 Accept", "TCP 25/25 0.0.0.0/0 Accept", "TCP 53/53 0.0.0.0/0 Accept",
+		"UDP 53/53 0.0.0.0/0 Accept", "TCP 8080/8080 0.0.0.0/0 Accept", "TCP 8443/8443 0.0.0.0/0 Accept"} {
+		require.Contains(t, rules, kept, "not a catalogued service: reported, never cut")
+	}
+	require.NotContains(t, rules, "TCP 22/22 0.0.0.0/0 Accept", "ssh is catalogued: revoked")
+	require.Len(t, e.revocations(g), 1)
+	var reported bool
+	for _, m := range e.cloud.DingTalk.Messages("") {
+		reported = reported || strings.Contains(m.Text, "51820") && strings.Contains(m.Text, "enforces only critical, high")
+	}
+	require.True(t, reported, "the kept ports are reported, saying why nothing changed")
+}
