@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/porthygiene/porthygiene/localcloud"
@@ -465,6 +466,25 @@ func drive(t *testing.T, c *localcloud.Cloud) {
 	req.SourceCidrIp = "0.0.0.0/0"
 	if _, err := s.ecs.ModifySecurityGroupRule(req); err != nil {
 		t.Fatalf("modify rule: %v", err)
+	}
+	s.settle()
+
+	// A prefix list a rule names is widened to the world (ModifyPrefixList):
+	// the guard maps the list to its groups (DescribePrefixListAssociations).
+	pl := ecs.CreateCreatePrefixListRequest()
+	pl.RegionId, pl.PrefixListName, pl.AddressFamily, pl.MaxEntries = c.Region(), "least-privilege", "IPv4", requests.NewInteger(5)
+	pl.Entry = &[]ecs.CreatePrefixListEntry{{Cidr: "198.51.100.0/24"}}
+	created, err := s.ecs.CreatePrefixList(pl)
+	if err != nil {
+		t.Fatalf("create prefix list: %v", err)
+	}
+	s.settle()
+	s.authorize(g, false, ecs.AuthorizeSecurityGroupPermissions{IpProtocol: "tcp", PortRange: "3389/3389", SourcePrefixListId: created.PrefixListId})
+	widen := ecs.CreateModifyPrefixListRequest()
+	widen.RegionId, widen.PrefixListId = c.Region(), created.PrefixListId
+	widen.AddEntry = &[]ecs.ModifyPrefixListAddEntry{{Cidr: "0.0.0.0/0"}}
+	if _, err := s.ecs.ModifyPrefixList(widen); err != nil {
+		t.Fatalf("modify prefix list: %v", err)
 	}
 	s.settle()
 

@@ -223,3 +223,48 @@ func (c *Client) PrefixListEntries(ctx context.Context, id string) ([]netip.Pref
 	}
 	return out, nil
 }
+
+const opPrefixListAssociations = "DescribePrefixListAssociations"
+
+// PrefixListGroups returns the security groups with a rule that references
+// the prefix list (DescribePrefixListAssociations, NextToken paging, 100 per
+// page), each once: the groups a change of the list can expose. An unknown
+// list is ErrNotFound; a repeated NextToken fails with ErrServer rather than
+// loop.
+func (c *Client) PrefixListGroups(ctx context.Context, id string) ([]string, error) {
+	if strings.TrimSpace(id) == "" {
+		return nil, fmt.Errorf("prefix list associations: empty id: %w", ErrInvalid)
+	}
+	var out []string
+	seen, tokens := map[string]bool{}, map[string]bool{}
+	token := ""
+	for {
+		var resp *ecs.DescribePrefixListAssociationsResponse
+		err := c.call(ctx, opPrefixListAssociations, func(api *ecs.Client) (err error) {
+			req := ecs.CreateDescribePrefixListAssociationsRequest()
+			c.prepare(req)
+			req.PrefixListId = id
+			req.MaxResults = c.page(1, 100)
+			req.NextToken = token
+			resp, err = api.DescribePrefixListAssociations(req)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("prefix list associations of %s: %w", id, err)
+		}
+		for _, a := range resp.PrefixListAssociations.PrefixListAssociation {
+			if a.ResourceId != "" && !seen[a.ResourceId] && (a.ResourceType == "" || strings.EqualFold(a.ResourceType, "securitygroup")) {
+				seen[a.ResourceId] = true
+				out = append(out, a.ResourceId)
+			}
+		}
+		if resp.NextToken == "" {
+			return out, nil
+		}
+		if tokens[resp.NextToken] {
+			return nil, fmt.Errorf("prefix list associations of %s: NextToken %q repeated: %w", id, resp.NextToken, ErrServer)
+		}
+		tokens[resp.NextToken] = true
+		token = resp.NextToken
+	}
+}

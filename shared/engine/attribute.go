@@ -13,11 +13,16 @@ import (
 // openedBy returns whether an ActionTrail call (eventName, its flattened
 // requestParameters) is the call that opened rule r: an authorize on r's
 // group that names a permission equal to r (protocol, ports, peer, policy,
-// priority), or a modify of r by its id. Anything else — a harmless change
+// priority), a modify of r by its id, or a change of the prefix list r
+// names. Anything else — a harmless change
 // by someone else on the same group, a join, a revoke that unmasked r, a
 // sweep — is not, and the revocation then says "unknown": it never names
 // the principal of an unrelated event.
 func openedBy(eventName string, params map[string]string, r rule.Rule) bool {
+	if eventName == "ModifyPrefixList" {
+		// Whoever changed the list a rule names opened what it now admits.
+		return r.Peer.Kind == rule.PeerPrefixList && params["PrefixListId"] != "" && params["PrefixListId"] == r.Peer.ID
+	}
 	if params["SecurityGroupId"] != r.GroupID {
 		return false
 	}

@@ -412,6 +412,16 @@ func (e *Engine) handleRecord(ctx context.Context, r *Run, rec trigger.ActionTra
 	if id := params["SecurityGroupId"]; id != "" {
 		groups = append(groups, id)
 	}
+	// A prefix list changes no group, but every group with a rule on it:
+	// widening a list an accept names (or narrowing one a drop names)
+	// exposes ports without touching a security group.
+	if lists := prefixListsOf(rec, params); len(lists) > 0 && region != "" {
+		more, err := e.groupsOfPrefixLists(ctx, r, region, lists)
+		if err != nil {
+			return err
+		}
+		groups = append(groups, more...)
+	}
 	slices.Sort(groups)
 	groups = slices.Compact(groups)
 	if len(groups) == 0 || region == "" {
@@ -472,6 +482,44 @@ func (e *Engine) handleRecord(ctx context.Context, r *Run, rec trigger.ActionTra
 		}
 	}
 	return nil
+}
+
+// PrefixListResolver is what a Cloud offers to map a prefix list to the
+// groups whose rules reference it (ecsapi: DescribePrefixListAssociations).
+type PrefixListResolver interface {
+	PrefixListGroups(ctx context.Context, id string) ([]string, error)
+}
+
+func prefixListsOf(rec trigger.ActionTrailRecord, params map[string]string) []string {
+	lists := rec.Resources("ACS::ECS::PrefixList")
+	if id := params["PrefixListId"]; id != "" {
+		lists = append(lists, id)
+	}
+	slices.Sort(lists)
+	return slices.Compact(lists)
+}
+
+func (e *Engine) groupsOfPrefixLists(ctx context.Context, r *Run, region string, lists []string) ([]string, error) {
+	cl, err := r.deps.Cloud(region)
+	if err != nil {
+		return nil, err
+	}
+	pr, ok := cl.(PrefixListResolver)
+	if !ok {
+		return nil, fmt.Errorf("%s: prefix lists %v changed, and this cloud cannot say which groups use them: %w", e.cfg.Name, lists, apicall.ErrInvalid)
+	}
+	var out []string
+	for _, id := range lists {
+		gs, err := pr.PrefixListGroups(ctx, id)
+		if errors.Is(err, cloud.ErrNotFound) {
+			continue // deleted since: no group can use it
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: groups of prefix list %s: %w", e.cfg.Name, id, err)
+		}
+		out = append(out, gs...)
+	}
+	return out, nil
 }
 
 // maxReadAhead bounds the groups of one event read ahead of the dedup lookup.

@@ -41,7 +41,8 @@ var ParseEnv = engine.ParseEnv
 
 // HandledEvents are the ActionTrail events that can open a port (or expose
 // one): a revoke too, as removing a higher-priority drop unmasks the accept
-// behind it. s.yaml's EventBridge pattern names exactly these (a test checks).
+// behind it, and a prefix-list change, which exposes every group whose rules
+// name the list (the engine maps the list to them). s.yaml's EventBridge pattern names exactly these (a test checks).
 var HandledEvents = []string{
 	"AuthorizeSecurityGroup",
 	"AuthorizeSecurityGroupEgress",
@@ -51,6 +52,7 @@ var HandledEvents = []string{
 	"ModifySecurityGroupEgressRule",
 	"JoinSecurityGroup",
 	"CreateSecurityGroup",
+	"ModifyPrefixList",
 }
 
 // Guard finds and fixes internet-exposed sensitive ports: the engine with
