@@ -28,3 +28,20 @@ func TestSYamlPatternNamesTheHandledEvents(t *testing.T) {
 	require.ElementsMatch(t, guard.HandledEvents, pat.Data.EventName)
 	require.Contains(t, pat.Data.EventName, "RevokeSecurityGroup", "revoking a drop can expose the accept it hid")
 }
+
+// fc3's redeploy returns from its trigger loop at an unchanged EventBridge
+// trigger, skipping the triggers listed after it: the guard's EventBridge
+// trigger is its last.
+func TestSYamlEventBridgeTriggerIsLast(t *testing.T) {
+	raw, err := os.ReadFile("../../s.yaml")
+	require.NoError(t, err)
+	guardBlock := regexp.MustCompile(`(?s)\n  guard:\n(.*?)\n  [a-z]+:\n`).FindSubmatch(raw)
+	require.NotNil(t, guardBlock, "the guard resource in s.yaml")
+	names := regexp.MustCompile(`- triggerName: (\S+)\n\s+triggerType: (\S+)`).FindAllSubmatch(guardBlock[1], -1)
+	require.GreaterOrEqual(t, len(names), 3)
+	last := names[len(names)-1]
+	require.Equal(t, "eventbridge", string(last[2]), "the last trigger is the EventBridge one (%s)", last[1])
+	for _, n := range names[:len(names)-1] {
+		require.NotEqual(t, "eventbridge", string(n[2]))
+	}
+}
