@@ -32,8 +32,10 @@ type demo struct {
 }
 
 func runDemo(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlagSet("demo", "[--config s.yaml]", env.stderr)
+	fs := newFlagSet("demo", "[--config s.yaml] [--code-dir RESOURCE=DIR]", env.stderr)
 	config := fs.String("config", "s.yaml", "the Serverless Devs file that declares the functions")
+	codeDirs := codeDirFlag{}
+	fs.Var(codeDirs, "code-dir", "RESOURCE=DIR: run that s.yaml resource's binary from DIR instead of its code directory (repeatable)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -41,7 +43,7 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	// localcloud has no ECS rate limit; the guard's pacing (20 calls/s by
 	// default, in wall time) would only make days of hourly sweeps slow.
 	c, err := startLocal(ctx, env, localOptions{config: *config, addr: "127.0.0.1:0", quiet: true,
-		opts: localcloud.Options{Env: map[string]string{"PORTHYGIENE_ECS_QPS": "1000"}}})
+		opts: localcloud.Options{Env: map[string]string{"PORTHYGIENE_ECS_QPS": "1000"}, CodeDirs: codeDirs}})
 	if err != nil {
 		return err
 	}
