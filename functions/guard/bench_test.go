@@ -13,6 +13,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
@@ -56,8 +58,14 @@ func benchGuardLatency(b *testing.B, rtt time.Duration) {
 	// (PORTHYGIENE_ECS_QPS=20, three ECS calls per event) a stream faster than
 	// about 6 events a second would queue behind the guard's own rate limit
 	// and measure that, not the latency of one event. localcloud has no ECS
-	// rate limit, so the pacing is lifted here.
-	c := lctest.Start(b, localcloud.Options{Seed: benchSeed(), Env: map[string]string{"PORTHYGIENE_ECS_QPS": "1000"}}, "guard")
+	// rate limit, so the pacing is lifted here; so is the guard's own pace of
+	// changes per minute (maxChangesPerMinute): hundreds of revokes in one
+	// virtual minute would otherwise measure the pace, not one event.
+	pol := filepath.Join(b.TempDir(), "policy.yaml")
+	if err := os.WriteFile(pol, []byte("modes:\n  guard: enforce\nmaxChangesPerMinute: 100000\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	c := lctest.Start(b, localcloud.Options{Seed: benchSeed(), Env: map[string]string{"PORTHYGIENE_ECS_QPS": "1000", "PORTHYGIENE_POLICY": pol}}, "guard")
 	cli := lctest.ECS(b, c)
 	if rtt > 0 {
 		c.SetFaults(faults.Config{Actions: []faults.Action{{Service: "ecs", Latency: rtt}, {Service: "sls", Latency: rtt}}})

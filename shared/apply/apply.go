@@ -49,6 +49,7 @@ type Cap struct {
 	// changes the minute still allows across every instance (the pace).
 	left     func(ctx context.Context) int
 	leftOnce sync.Once
+	leftDone chan struct{} // closed when left has been read into max
 }
 
 // NewCap allows max changes.
@@ -57,7 +58,25 @@ func NewCap(max int) *Cap { return &Cap{max: max} }
 // NewPacedCap allows at most perRun changes, and no more than minuteLeft
 // reports when the first change is asked for (read once, outside the lock).
 func NewPacedCap(perRun int, minuteLeft func(ctx context.Context) int) *Cap {
-	return &Cap{max: perRun, left: minuteLeft}
+	return &Cap{max: perRun, left: minuteLeft, leftDone: make(chan struct{})}
+}
+
+// Prefetch starts reading the minute's budget now, in the background, so
+// that it overlaps the reads before a plan instead of delaying the first
+// change by a round trip. take waits for it.
+func (c *Cap) Prefetch(ctx context.Context) {
+	if c == nil || c.left == nil {
+		return
+	}
+	c.leftOnce.Do(func() { go c.readLeft(ctx) })
+}
+
+func (c *Cap) readLeft(ctx context.Context) {
+	left := c.left(ctx)
+	c.mu.Lock()
+	c.max = max(min(c.max, left), 0)
+	c.mu.Unlock()
+	close(c.leftDone)
 }
 
 // take reserves up to n changes and returns how many it granted.
@@ -66,12 +85,8 @@ func (c *Cap) take(ctx context.Context, n int) int {
 		return 0
 	}
 	if c.left != nil {
-		c.leftOnce.Do(func() {
-			left := c.left(ctx)
-			c.mu.Lock()
-			c.max = max(min(c.max, left), 0)
-			c.mu.Unlock()
-		})
+		c.leftOnce.Do(func() { c.readLeft(ctx) })
+		<-c.leftDone
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -581,6 +581,9 @@ func (e *Engine) reconcile(ctx context.Context, r *Run, t target, cause apply.Ca
 		if !e.fn.NeedsContext(&st, r.now) {
 			return &st, nil
 		}
+		// A finding: the minute's budget is read beside the tags and
+		// decisions, not after them.
+		r.apply.Cap.Prefetch(ctx)
 		if err := r.obs.Complete(ctx, cl, &st); err != nil {
 			return &st, fmt.Errorf("%s: %w", e.cfg.Name, err)
 		}
