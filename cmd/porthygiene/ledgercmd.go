@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -44,6 +45,9 @@ func runLedger(ctx context.Context, env *cliEnv, args []string) error {
 	f := ledger.Filter{GroupID: *group, Since: from}
 	for _, k := range strings.Split(*kinds, ",") {
 		if k = strings.TrimSpace(k); k != "" {
+			if !slices.Contains(ledger.Kinds, ledger.Kind(k)) {
+				return usagef("--kind %q: %v (want one of %v)", k, ledger.ErrUnknownKind, ledger.Kinds)
+			}
 			f.Kinds = append(f.Kinds, ledger.Kind(k))
 		}
 	}

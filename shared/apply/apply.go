@@ -375,6 +375,9 @@ func (a *Applier) revoke(ctx context.Context, w Writer, st observe.State, steps 
 		if !recorded {
 			action = "revoked (its ledger record failed: backup " + backups[i].ID + ")"
 		}
+		if s.Note != "" {
+			action += "; " + s.Note
+		}
 		if len(s.Replacement) > 0 {
 			if err := a.write(ctx, func(ctx context.Context) error { return w.Authorize(ctx, st.GroupID, f.Direction, s.Replacement) }); err != nil {
 				errs = append(errs, fmt.Errorf("%s: authorize replacement of %s: %w", a.Function, f.RuleID, err))

@@ -156,6 +156,8 @@ type Config struct {
 	// function, one per slice of a region's groups (fanout.go). The zero
 	// value sweeps inline.
 	FanOut FanOut
+	// AlsoResolve names prefix lists read with every group (observe).
+	AlsoResolve []string
 }
 
 // DefaultSweepWorkers is the default Config.SweepWorkers: at a typical
@@ -251,7 +253,7 @@ func (e *Engine) newRun(deps Deps, now time.Time, cachePrefixLists bool) *Run {
 	if deps.Ledger != nil {
 		led, app = deps.Ledger, deps.Ledger
 	}
-	r.obs = observe.New(observe.Options{Ledger: led, Logger: e.log, Now: now, CachePrefixLists: cachePrefixLists})
+	r.obs = observe.New(observe.Options{Ledger: led, Logger: e.log, Now: now, CachePrefixLists: cachePrefixLists, AlsoResolve: e.cfg.AlsoResolve})
 	capper := apply.NewCap(e.cfg.MaxChanges)
 	if e.cfg.MaxChangesPerMinute > 0 && deps.Ledger != nil {
 		capper = apply.NewPacedCap(e.cfg.MaxChanges, func(ctx context.Context) int { return e.minuteLeft(ctx, r) })
@@ -648,16 +650,20 @@ func (e *Engine) scheduleFlush(ctx context.Context, r *Run, due time.Time) {
 // FlushTrigger is the trigger name of a flush's payload.
 const FlushTrigger = "flush"
 
-// PaceDelay is how long the changes the pace held back wait: the next
-// minute's budget.
-const PaceDelay = time.Minute
+// paceDelay is how long the changes the pace held back wait: until the next
+// calendar minute's budget, and a few seconds more so that the continuations
+// of a burst read that minute's count one after another.
+func paceDelay(now time.Time) time.Duration {
+	next := now.Truncate(time.Minute).Add(time.Minute)
+	return next.Sub(now).Round(time.Second) + time.Duration(rand.IntN(5))*time.Second
+}
 
 // PacedTrigger is the trigger name of a paced continuation's payload.
 const PacedTrigger = "paced"
 
-// minuteLeft is how many changes the function may still make this minute,
-// across all its instances: MaxChangesPerMinute less the revocations the
-// ledger holds for the last minute. (SLS makes writes searchable a few
+// minuteLeft is how many changes the function may still make this minute
+// (the calendar minute), across all its instances: MaxChangesPerMinute less
+// the revocations the ledger holds for it. (SLS makes writes searchable a few
 // seconds late: instances racing within that window can overshoot the pace
 // by their own changes; the cap per run bounds that.) A ledger that cannot
 // be read leaves the run's own cap.
@@ -665,7 +671,7 @@ func (e *Engine) minuteLeft(ctx context.Context, r *Run) int {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	recs, err := r.deps.Ledger.Query(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindRevocation},
-		Since: r.now.Add(-time.Minute), Until: r.now.Add(time.Second), Limit: e.cfg.MaxChangesPerMinute + 1})
+		Since: r.now.Truncate(time.Minute), Until: r.now.Add(time.Second), Limit: e.cfg.MaxChangesPerMinute + 1})
 	if err != nil {
 		e.log.WarnContext(ctx, "read this minute's changes for the pace; using the run's cap", "error", err)
 		return e.cfg.MaxChanges
@@ -694,10 +700,7 @@ func (e *Engine) continuePaced(ctx context.Context, r *Run) {
 			for _, part := range slices.Collect(slices.Chunk(groups, MaxSliceGroups)) {
 				payload, err := trigger.EncodeTimer(PacedTrigger, r.now, sweepPayload{Mode: "sweep", Region: region, Groups: part})
 				if err == nil {
-					// Spread over a few seconds, so that the continuations of
-					// a burst read the minute's count one after another.
-					jitter := time.Duration(rand.IntN(5)) * time.Second
-					_, err = di.InvokeAsyncAfter(ctx, e.cfg.FanOut.Function, payload, PaceDelay+jitter)
+					_, err = di.InvokeAsyncAfter(ctx, e.cfg.FanOut.Function, payload, paceDelay(r.now))
 				}
 				if err != nil {
 					e.log.ErrorContext(ctx, "paced continuation not started; the next sweep continues", "region", region, "groups", len(part), "error", err)

@@ -80,6 +80,11 @@ func New(pol *policy.Policy, cfg Config) (*Guard, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.MaxChanges, cfg.MaxChangesPerMinute = pol.MaxChangesPerRun, pol.MaxChangesPerMinute
+	if pol.Replace != nil && pol.Replace.TrustedPrefixList != "" {
+		// Read with every group: the guard re-authorizes for it only while
+		// it holds no internet-wide addresses.
+		cfg.AlsoResolve = append(cfg.AlsoResolve, pol.Replace.TrustedPrefixList)
+	}
 	pl, err := NewPlanner(pol)
 	if err != nil {
 		return nil, fmt.Errorf("guard: %w", err)

@@ -69,10 +69,25 @@ func (p *Planner) Plan(st observe.State, now time.Time) plan.Plan {
 		next.Rules = plan.Simulate(st.Rules, out)
 		added := false
 		for _, s := range p.plan1(next, now).Steps {
-			if !planned[s.Finding.RuleID] && !strings.HasPrefix(s.Finding.RuleID, plan.SimulatedPrefix) {
+			if strings.HasPrefix(s.Finding.RuleID, plan.SimulatedPrefix) {
+				continue
+			}
+			if !planned[s.Finding.RuleID] {
 				planned[s.Finding.RuleID] = true
 				out.Steps = append(out.Steps, s)
 				added = true
+				continue
+			}
+			// With the rules in front of it gone, a rule reported for its
+			// minor ports (22/30 behind 22/22: "ports 24-30", low) shows what
+			// it really opens (ssh): it is revoked, not reported.
+			if s.Kind == plan.Revoke {
+				for i, old := range out.Steps {
+					if old.Finding.RuleID == s.Finding.RuleID && old.Kind == plan.Report {
+						out.Steps[i] = s
+						added = true
+					}
+				}
 			}
 		}
 		if !added {
@@ -94,11 +109,16 @@ func (p *Planner) complete(st observe.State, now time.Time, out *plan.Plan) {
 			exposing[s.Finding.RuleID] = true
 		}
 	}
+	// An exempt rule exposes too: an ALL rule behind an exempt SSH rule
+	// still opens ssh, and its message must say so.
+	for _, f := range p.eval.Evaluate(st.Input(now)).Exempted {
+		exposing[f.RuleID] = true
+	}
 	if len(exposing) < 2 {
 		return
 	}
 	for i, s := range out.Steps {
-		if !exposing[s.Finding.RuleID] {
+		if !exposing[s.Finding.RuleID] || s.Kind == plan.AnnounceExemption || s.Kind == plan.AnnounceExpiring {
 			continue
 		}
 		alone := st
@@ -163,7 +183,7 @@ func (p *Planner) plan1(st observe.State, now time.Time) plan.Plan {
 		default:
 			s := plan.Step{Kind: plan.Revoke, Finding: f}
 			if p.pol.Replace != nil {
-				s.Replacement = replacementsFor(f.Rule, *p.pol.Replace)
+				s.Replacement, s.Note = p.replacementsFor(&st, f.Rule)
 			}
 			out.Steps = append(out.Steps, s)
 		}
@@ -242,8 +262,30 @@ func matchText(m map[string]string) string {
 	return strings.Join(kv, ",")
 }
 
-// replacementsFor re-authorizes the same ports for each trusted source.
-func replacementsFor(ru rule.Rule, rp policy.Replace) []rule.Permission {
+// replacementsFor re-authorizes the same ports for each trusted source. A
+// trusted prefix list is used only while its entries are known and hold no
+// internet-wide addresses by the policy's own thresholds: its entries live
+// in ECS, where anyone who may edit the list could widen it to the world,
+// and the guard would then re-create the exposure it closed. note says why
+// a source was left out.
+func (p *Planner) replacementsFor(st *observe.State, ru rule.Rule) (out []rule.Permission, note string) {
+	rp := *p.pol.Replace
+	if id := rp.TrustedPrefixList; id != "" {
+		entries, known := st.PrefixLists[id]
+		switch {
+		case !known:
+			note = "not replaced by trusted prefix list " + id + ": its entries could not be read"
+			rp.TrustedPrefixList = ""
+		case p.pol.Thresholds.InternetWide(entries...):
+			note = "not replaced by trusted prefix list " + id + ": it now holds internet-wide addresses"
+			rp.TrustedPrefixList = ""
+		}
+	}
+	return replacementsOf(ru, rp), note
+}
+
+// replacementsOf re-authorizes the same ports for each trusted source of rp.
+func replacementsOf(ru rule.Rule, rp policy.Replace) []rule.Permission {
 	var out []rule.Permission
 	for _, p := range rp.TrustedPrefixes() {
 		if p.Addr().Is4() != (ru.Peer.Kind == rule.PeerCIDR4) {

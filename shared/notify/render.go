@@ -96,8 +96,13 @@ func code(s string) string {
 }
 
 // plain flattens free text to one line, bounded in length.
+// Untrusted text (a tag, a description, an error) must never become markup:
+// a "[Close now](link)" in a tag value would otherwise render as a button
+// next to ours. Brackets, angle brackets and line breaks are neutralised.
+var plainText = strings.NewReplacer("\n", " ", "\r", " ", "[", "［", "]", "］", "<", "‹", ">", "›")
+
 func plain(s string, n int) string {
-	return clip(strings.NewReplacer("\n", " ", "\r", " ").Replace(s), n)
+	return clip(plainText.Replace(s), n)
 }
 
 // clip cuts s to at most n bytes on a rune boundary, marking the cut.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -131,6 +132,8 @@ type Observer struct {
 	plMu sync.Mutex
 	pl   map[string][]netip.Prefix
 
+	also []string // Options.AlsoResolve
+
 	// preloaded, when set, holds every group's decisions and notices
 	// (PreloadDecisions).
 	preloaded *preload
@@ -151,11 +154,14 @@ type Options struct {
 	// CachePrefixLists keeps each prefix list read for the rest of the run
 	// (a sweep: many groups share a few lists).
 	CachePrefixLists bool
+	// AlsoResolve names prefix lists to resolve with every group's own (the
+	// guard's trusted list, which it checks before re-authorizing for it).
+	AlsoResolve []string
 }
 
 // New returns an observer for one run.
 func New(o Options) *Observer {
-	ob := &Observer{ledger: o.Ledger, log: o.Logger, now: o.Now}
+	ob := &Observer{ledger: o.Ledger, log: o.Logger, now: o.Now, also: o.AlsoResolve}
 	if ob.log == nil {
 		ob.log = slog.Default()
 	}
@@ -324,11 +330,13 @@ func (o *Observer) Decisions(ctx context.Context, f ledger.Filter) ([]decision.D
 func (o *Observer) prefixLists(ctx context.Context, cl Reader, rules []rule.Rule) (exposure.PrefixLists, map[string]error) {
 	pls := exposure.PrefixLists{}
 	var unresolved map[string]error
+	ids := slices.Clone(o.also)
 	for _, ru := range rules {
-		if ru.Peer.Kind != rule.PeerPrefixList {
-			continue
+		if ru.Peer.Kind == rule.PeerPrefixList {
+			ids = append(ids, ru.Peer.ID)
 		}
-		id := ru.Peer.ID
+	}
+	for _, id := range ids {
 		if _, done := pls[id]; done || unresolved[id] != nil {
 			continue
 		}
