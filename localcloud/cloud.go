@@ -87,9 +87,13 @@ type Cloud struct {
 	// ActionTrail serves the trails (DescribeTrails, GetTrailStatus); every
 	// successful ECS write is delivered to the logstore of each one logging.
 	ActionTrail *actiontrail.Server
-	Bus         *eventbus.Bus
-	Timers      *timers.Scheduler
-	Project     *sconfig.Project
+	// Bus is the default region's EventBridge default bus; BusOf gives any
+	// region's. Like the cloud's, each region's default bus receives only the
+	// events of that region and delivers only to that region's rules (the
+	// eventbridge triggers of the functions deployed there).
+	Bus     *eventbus.Bus
+	Timers  *timers.Scheduler
+	Project *sconfig.Project
 
 	operator   auth.Credential
 	signingKey string
@@ -101,6 +105,9 @@ type Cloud struct {
 	addr string
 
 	trailProject, trailLogstore string
+
+	busMu sync.Mutex
+	buses map[string]*eventbus.Bus // region → its default bus (c.Bus is buses[c.region])
 
 	mu        sync.Mutex
 	disabled  map[string]bool // "function/trigger" → disabled
@@ -205,6 +212,7 @@ func Start(opts Options) (*Cloud, error) {
 		c.operator = c.Auth.AddUser(name)
 	}
 
+	c.buses = map[string]*eventbus.Bus{c.region: c.Bus}
 	c.ECS = ecs.New(ecs.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Trail: actiontrail.SinkFunc(c.emit), DefaultRegion: c.region})
 	c.SLS = sls.New(sls.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, IndexDelay: opts.SLSIndexDelay})
 	c.RAM = ram.New(ram.Config{Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Clock: c.Clock, AccountID: auth.AccountID})
@@ -526,7 +534,8 @@ func (c *Cloud) wireTrigger(fn sconfig.Function, t sconfig.Trigger) error {
 			return err
 		}
 		trig := t.Name
-		c.Bus.Subscribe(name+"/"+trig, p, func(ev eventbus.Event, payload []byte) {
+		// The trigger is a rule on the default bus of the function's region.
+		c.BusOf(fn.Region).Subscribe(name+"/"+trig, p, func(ev eventbus.Event, payload []byte) {
 			if !c.triggerEnabled(name, trig) {
 				return
 			}
@@ -553,7 +562,7 @@ func (c *Cloud) emit(rec actiontrail.Record) {
 		region = c.region
 	}
 	c.published.Add(1)
-	c.Bus.Publish(eventbus.CloudEvent(rec, region))
+	c.BusOf(region).Publish(eventbus.CloudEvent(rec, region))
 	for _, t := range c.ActionTrail.Trails() {
 		if t.Stopped {
 			continue
@@ -572,18 +581,64 @@ func (c *Cloud) emit(rec actiontrail.Record) {
 	}
 }
 
+// BusOf is the EventBridge default bus of region (the default region when
+// empty), created on first use with the fault options of the default bus.
+func (c *Cloud) BusOf(region string) *eventbus.Bus {
+	if region == "" {
+		region = c.region
+	}
+	c.busMu.Lock()
+	defer c.busMu.Unlock()
+	b, ok := c.buses[region]
+	if !ok {
+		b = &eventbus.Bus{}
+		b.SetOptions(c.Bus.Options())
+		c.buses[region] = b
+	}
+	return b
+}
+
+// allBuses lists every region's default bus.
+func (c *Cloud) allBuses() []*eventbus.Bus {
+	c.busMu.Lock()
+	defer c.busMu.Unlock()
+	out := make([]*eventbus.Bus, 0, len(c.buses))
+	for _, b := range c.buses {
+		out = append(out, b)
+	}
+	return out
+}
+
+// setBusOptions applies delivery faults to every region's default bus.
+func (c *Cloud) setBusOptions(o eventbus.Options) {
+	c.busMu.Lock()
+	defer c.busMu.Unlock()
+	for _, b := range c.buses {
+		b.SetOptions(o)
+	}
+}
+
+func (c *Cloud) waitBuses(ctx context.Context) error {
+	for _, b := range c.allBuses() {
+		if err := b.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Settle waits until no event is queued and no invocation runs, including the
 // work that finishing invocations caused (their writes emit new events).
 func (c *Cloud) Settle(ctx context.Context) error {
 	for {
 		before := c.published.Load()
-		if err := c.Bus.Wait(ctx); err != nil {
+		if err := c.waitBuses(ctx); err != nil {
 			return err
 		}
 		if err := c.Runtime.Wait(ctx); err != nil {
 			return err
 		}
-		if err := c.Bus.Wait(ctx); err != nil {
+		if err := c.waitBuses(ctx); err != nil {
 			return err
 		}
 		if c.published.Load() == before {
