@@ -42,8 +42,15 @@ func start(t *testing.T, key string) *env {
 // only the approve function.
 func startWith(t *testing.T, config, key string) *env {
 	t.Helper()
+	return startOpts(t, localcloud.Options{Config: config}, key)
+}
+
+// startOpts starts localcloud with opts and only the approve function, whose
+// signing key is key.
+func startOpts(t *testing.T, opts localcloud.Options, key string) *env {
+	t.Helper()
 	// An empty key overrides the one localcloud hands out for the run.
-	opts := localcloud.Options{Config: config, Env: map[string]string{"APPROVE_SIGNING_KEY": key}}
+	opts.Env = map[string]string{"APPROVE_SIGNING_KEY": key}
 	c := lctest.Start(t, opts, "approve")
 	e := &env{t: t, cloud: c}
 	ep := c.Endpoints()

@@ -77,8 +77,13 @@ type Handler struct {
 //	405 neither GET nor POST, 503 not configured or the ledger unavailable
 //	(try again).
 //
-// Two POSTs of one link racing each other may both be appended; the later
-// one is answered 409, and readers take the first decision per NonceKey.
+// SLS makes a write searchable by GetLogs only seconds later, so two POSTs of
+// one link within that window both find it unused. The decision record is
+// therefore keyed: dated at the second of the decision (DecisionSlot) with an
+// id derived from the nonce (ledger.KeyedID), and its body depends on nothing
+// else, so both POSTs write the same record, which every reader sees once.
+// Only two POSTs racing across a second boundary can write two records; the
+// later-seen one is answered 409, and readers take the first per NonceKey.
 func (h *Handler) Handle(ctx context.Context, ev trigger.HTTPEvent) trigger.HTTPResponse {
 	method := ev.RequestContext.HTTP.Method
 	log := h.logger().With("requestId", ev.RequestContext.RequestID, "method", method)
@@ -184,8 +189,18 @@ func (h *Handler) decisions(ctx context.Context, nonce string) ([]ledger.Record,
 	return h.Ledger.Query(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindDecision}, EventID: NonceKey(nonce)})
 }
 
-// record is the decision l asks for, taken at now.
+// DecisionSlot is the granularity of a decision record's time: the record is
+// dated at the start of the second it was taken in, so that every POST of one
+// link in that second writes the same record. (A coarser slot would make
+// more racing POSTs one record, but would tie decisions of different links
+// on one rule, which readers order by time: the latest decision stands.)
+const DecisionSlot = time.Second
+
+// record is the decision l asks for, taken at now: dated at now's
+// DecisionSlot and keyed by the link's nonce, so that it is the same record
+// whoever writes it within the slot.
 func (h *Handler) record(l Link, now time.Time) ledger.Record {
+	now = now.UTC().Truncate(DecisionSlot)
 	d := ledger.Decision{Action: l.Action.LedgerAction(), Target: l.Target(), By: By, Via: Via, Reason: reason(l)}
 	if l.Action.hasDays() {
 		d.Until = now.Add(time.Duration(l.Days) * 24 * time.Hour).UTC()
@@ -195,7 +210,9 @@ func (h *Handler) record(l Link, now time.Time) ledger.Record {
 		fn = DefaultFunction
 	}
 	m := ledger.Meta{Time: now, Function: fn, GroupID: l.GroupID, Region: l.Region, RuleID: l.RuleID, EventID: NonceKey(l.Nonce)}
-	return ledger.NewDecision(m, d)
+	rec := ledger.NewDecision(m, d)
+	rec.ID = ledger.KeyedID(rec.Time, NonceKey(l.Nonce))
+	return rec
 }
 
 func reason(l Link) string {

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"strings"
 	"time"
@@ -18,6 +19,24 @@ const (
 
 // NewID returns a new record id for time t (see the package doc).
 func NewID(t time.Time) string {
+	var r [5]byte
+	rand.Read(r[:]) // never fails (crypto/rand, Go ≥ 1.24)
+	return idOf(t, r)
+}
+
+// KeyedID returns the record id for time t whose last 8 digits are derived
+// from key (SHA-256) instead of drawn at random: every writer of the same
+// (t, key) writes the same id, so concurrent writes of one fact are one
+// record to every reader, since readers de-duplicate by id. SLS has no
+// conditional write and its search lags writes by seconds; a keyed id is how
+// a write is made idempotent across instances (see DESIGN.md, "SLS is not
+// read-your-writes").
+func KeyedID(t time.Time, key string) string {
+	h := sha256.Sum256([]byte(key))
+	return idOf(t, [5]byte(h[:5]))
+}
+
+func idOf(t time.Time, r [5]byte) string {
 	var b [idLen]byte
 	b[0] = idPrefix
 	ms := uint64(max(t.UnixMilli(), 0))
@@ -25,8 +44,6 @@ func NewID(t time.Time) string {
 		b[i] = crockford[ms&31]
 		ms >>= 5
 	}
-	var r [5]byte
-	rand.Read(r[:]) // never fails (crypto/rand, Go ≥ 1.24)
 	v := uint64(r[0])<<32 | uint64(r[1])<<24 | uint64(r[2])<<16 | uint64(r[3])<<8 | uint64(r[4])
 	for i := idLen - 1; i > idTimeLen; i-- {
 		b[i] = crockford[v&31]

@@ -241,3 +241,17 @@ func TestFilterQuery(t *testing.T) {
 	_, err := Filter{Kinds: []Kind{"audit"}}.query()
 	require.ErrorIs(t, err, ErrUnknownKind)
 }
+
+func TestKeyedIDIsTheSameForTheSameTimeAndKey(t *testing.T) {
+	at := time.Date(2026, 5, 1, 10, 0, 3, 0, time.UTC)
+	a, b := KeyedID(at, "approve/n1"), KeyedID(at, "approve/n1")
+	require.Equal(t, a, b, "two writers of one fact write one id")
+	require.NotEqual(t, a, KeyedID(at, "approve/n2"))
+	require.NotEqual(t, a, KeyedID(at.Add(time.Millisecond), "approve/n1"))
+	got, err := IDTime(a)
+	require.NoError(t, err)
+	require.Equal(t, at, got)
+	n, err := NormalizeID(a)
+	require.NoError(t, err)
+	require.Equal(t, a, n)
+}
