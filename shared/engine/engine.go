@@ -35,6 +35,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/porthygiene/porthygiene/shared/apicall"
@@ -170,6 +171,10 @@ type Engine struct {
 	cfg Config
 	fn  Function
 	log *slog.Logger
+
+	// flushAt is the latest minute (unix seconds) this instance scheduled a
+	// flush for: warm invocations skip the ledger marker for it.
+	flushAt atomic.Int64
 }
 
 // New builds an engine for fn.
@@ -629,6 +634,9 @@ func (e *Engine) scheduleFlush(ctx context.Context, r *Run, due time.Time) {
 	if at.Sub(r.now) > time.Hour {
 		at = r.now.UTC().Truncate(time.Minute).Add(time.Hour) // FC's longest delay; the sweep is hourly anyway
 	}
+	if e.flushAt.Load() >= at.Unix() {
+		return // this instance scheduled one for that minute (or later) already
+	}
 	key := "flush/" + e.cfg.Name + "/" + at.Format(time.RFC3339)
 	if seen, err := r.deps.Ledger.SeenEvent(ctx, key); err != nil || seen {
 		return
@@ -644,7 +652,9 @@ func (e *Engine) scheduleFlush(ctx context.Context, r *Run, due time.Time) {
 	}
 	if err != nil {
 		e.log.WarnContext(ctx, "outbox flush not scheduled; the next run flushes", "error", err)
+		return
 	}
+	e.flushAt.Store(at.Unix())
 }
 
 // FlushTrigger is the trigger name of a flush's payload.
