@@ -3,7 +3,6 @@ package ecs
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"github.com/porthygiene/porthygiene/localcloud/actiontrail"
 	"github.com/porthygiene/porthygiene/localcloud/auth"
 	"github.com/porthygiene/porthygiene/localcloud/faults"
+	"github.com/porthygiene/porthygiene/localcloud/rpc"
 	"github.com/porthygiene/porthygiene/localcloud/stats"
 )
 
@@ -160,7 +160,7 @@ func Actions() []string {
 // ServeHTTP serves one ECS RPC request (POST or GET, parameters in the query
 // and/or an urlencoded body). It also accepts absolute-form proxy requests.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &call{r: r, requestID: newRequestID()}
+	c := &call{r: r, requestID: rpc.NewRequestID()}
 	if err := r.ParseForm(); err != nil {
 		s.fail(w, c, errf(400, "InvalidParameter", "The request parameters cannot be parsed: %v.", err))
 		return
@@ -268,27 +268,6 @@ func writeBody(w http.ResponseWriter, status int, b []byte) {
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-}
-
-func newRequestID() string {
-	var b [16]byte
-	for i := 0; i < 16; i += 8 {
-		v := rand.Uint64()
-		for j := range 8 {
-			b[i+j] = byte(v >> (8 * j))
-		}
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	const hexd = "0123456789ABCDEF"
-	out := make([]byte, 0, 36)
-	for i, x := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out = append(out, '-')
-		}
-		out = append(out, hexd[x>>4], hexd[x&15])
-	}
-	return string(out)
 }
 
 func clientIP(r *http.Request) string {

@@ -122,7 +122,7 @@ func (s *Service) Actions() []string {
 
 // ServeHTTP serves one request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &Call{R: r, RequestID: newRequestID()}
+	c := &Call{R: r, RequestID: NewRequestID()}
 	if err := r.ParseForm(); err != nil {
 		s.fail(w, c, Errorf(400, "InvalidParameter", "The request parameters cannot be parsed: %v.", err))
 		return
@@ -278,7 +278,9 @@ func (s *Service) authenticate(c *Call) *Error {
 	return nil
 }
 
-func newRequestID() string {
+// NewRequestID is an ECS-style request id: a version-4 UUID in upper-case
+// hex.
+func NewRequestID() string {
 	var b [16]byte
 	for i := 0; i < 16; i += 8 {
 		v := rand.Uint64()
