@@ -132,6 +132,11 @@ func TestSweepFansOutOneInvocationPerSlice(t *testing.T) {
 			invokes += c.Count
 		}
 	}
-	require.Equal(t, len(planner.Slices), invokes)
+	// Besides the slices: when the robot's budget defers the slices'
+	// messages, a delayed outbox flush is requested for the minute. Runs
+	// share one through a ledger marker, but runs finishing at the same
+	// instant can each request one: at most one per run.
+	require.GreaterOrEqual(t, invokes, len(planner.Slices))
+	require.LessOrEqual(t, invokes, 2*len(planner.Slices)+1, "the slices, and at most one flush per run")
 	t.Logf("planner invoked %d slices, %.3g calls/s each (%.3g of %d together); %d rules revoked", len(planner.Slices), planner.Slices[0].QPS, qps, budget, len(revokedBy))
 }
