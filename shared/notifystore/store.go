@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/logstore"
 	"github.com/porthygiene/porthygiene/shared/notify"
 )
 
@@ -20,6 +21,9 @@ type Ledger interface {
 	Append(ctx context.Context, recs ...ledger.Record) error
 	// Query returns the records f selects, sorted by (time, id).
 	Query(ctx context.Context, f ledger.Filter) ([]ledger.Record, error)
+	// Tail is Query by cursor: it sees every Append at once (the budget
+	// reads its reservations with it; see ledger.Ledger.Tail).
+	Tail(ctx context.Context, f ledger.Filter, after logstore.Cursors) ([]ledger.Record, logstore.Cursors, error)
 }
 
 var _ Ledger = (*ledger.Ledger)(nil)

@@ -36,9 +36,27 @@ type Localcloud struct {
 // written through the real SDK with STS credentials of the functions' role.
 func OnLocalcloud(t testing.TB) Localcloud {
 	t.Helper()
+	return OnLocalcloudWith(t, Options{})
+}
+
+// Options of OnLocalcloudWith. The zero value is OnLocalcloud's emulator.
+type Options struct {
+	// Clock is the emulator's clock (receive times, cursors by time, STS
+	// expiry); nil: the wall clock. A test whose writers stamp records at
+	// a time it moves gives the emulator the same clock, as localcloud
+	// does with its virtual clock.
+	Clock interface{ Now() time.Time }
+	// IndexDelay is the emulator's sls.Config.IndexDelay (real SLS: about
+	// 3 s); 0: searchable at once.
+	IndexDelay time.Duration
+}
+
+// OnLocalcloudWith is OnLocalcloud with an emulator configured by o.
+func OnLocalcloudWith(t testing.TB, o Options) Localcloud {
+	t.Helper()
 	store := auth.NewStore()
 	st := &stats.Stats{}
-	srv := sls.New(sls.Config{Auth: store, Stats: st})
+	srv := sls.New(sls.Config{Auth: store, Stats: st, Clock: o.Clock, IndexDelay: o.IndexDelay})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	d := &net.Dialer{Timeout: 2 * time.Second}
@@ -47,7 +65,11 @@ func OnLocalcloud(t testing.TB) Localcloud {
 			return d.DialContext(ctx, network, ts.Listener.Addr().String())
 		},
 	}}
-	cred := store.IssueSTS("porthygiene-fc-role", "guard", time.Now(), time.Hour)
+	issued := time.Now()
+	if o.Clock != nil {
+		issued = o.Clock.Now()
+	}
+	cred := store.IssueSTS("porthygiene-fc-role", "guard", issued, time.Hour)
 	c := slsapi.New(slsapi.Config{
 		Endpoint: "http://cn-hangzhou-intranet.log.aliyuncs.com",
 		Credentials: func() slsapi.Credentials {
