@@ -32,6 +32,10 @@
 //     Outbox records without a pending body (not written here) are ignored.
 //   - Delivered: Seen looks back DeliveredWindow (default 7 days, far longer
 //     than any redelivery) from the Store's clock; Mark appends.
+//   - Read-your-writes: Pending and Seen search the ledger and also read its
+//     last RecentWindow (a minute) by cursor (Ledger.Tail), so an outbox
+//     tombstone or a delivered mark another instance wrote a moment ago
+//     counts although SLS's index has it only seconds later.
 //   - Budget: Take counts, by cursor, the robot's reservations in the sliding window
 //     (now-Window, ∞) — now is the caller's, so localcloud's virtual clock and
 //     the real one both work, and reservations stamped after now (another

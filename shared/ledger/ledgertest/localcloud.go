@@ -83,3 +83,31 @@ func OnLocalcloudWith(t testing.TB, o Options) Localcloud {
 	require.NoError(t, l.Setup(t.Context(), 30, 2))
 	return Localcloud{Ledger: l, SLS: c, Server: srv, Stats: st}
 }
+
+// Written returns the records f selects among everything l's logstore holds,
+// read by cursor (ledger.Ledger.Tail; f.Since defaults to the epoch). SLS's
+// search index lags writes by seconds (localcloud's SLSIndexDelay, 3 s by
+// default) and PullLogs does not, so a test checks what the functions wrote
+// right after they wrote it, without waiting out the delay. The product's
+// own reads still search, and see the delay.
+func Written(ctx context.Context, l *ledger.Ledger, f ledger.Filter) ([]ledger.Record, error) {
+	if f.Since.IsZero() {
+		f.Since = time.Unix(0, 0)
+	}
+	recs, _, err := l.Tail(ctx, f, nil)
+	return recs, err
+}
+
+// Searchable waits (up to 15 s of wall time) until every record of recs is
+// found by l's search (ledger.Ledger.Get, a GetLogs): SLS indexes a write
+// seconds after it (localcloud's SLSIndexDelay), so a test that writes a
+// fixture and then runs what searches the ledger waits as an operator would.
+func Searchable(t testing.TB, l *ledger.Ledger, recs ...ledger.Record) {
+	t.Helper()
+	for _, r := range recs {
+		require.Eventually(t, func() bool {
+			_, err := l.Get(t.Context(), r.ID)
+			return err == nil
+		}, 15*time.Second, 100*time.Millisecond, "record %s %s is never searchable", r.Kind, r.ID)
+	}
+}
