@@ -53,7 +53,7 @@ type Cap struct {
 	// confirm, when set, is asked after a run wrote the backups of k
 	// changes it was granted (its claims on the minute): how many of the k
 	// still stand once the claims other instances made meanwhile count.
-	confirm func(ctx context.Context, claims []string, k int) int
+	confirm func(ctx context.Context, claims []ledger.Record, k int) int
 }
 
 // NewCap allows max changes.
@@ -67,11 +67,12 @@ func NewPacedCap(perRun int, minuteLeft func(ctx context.Context) int) *Cap {
 
 // Confirmed makes c, a paced cap, check its grants after their backups are
 // written: confirm(ctx, claims, k) returns how many of the k changes whose
-// backups are claims still stand (0..k); the rest are held back as capped.
+// backups (claims) were written still stand (0..k); the rest are held back
+// as capped.
 // The minute's budget read once is a snapshot that concurrent instances all
 // see at once; the backups they then wrote are what makes the pace hold
 // across instances.
-func (c *Cap) Confirmed(confirm func(ctx context.Context, claims []string, k int) int) *Cap {
+func (c *Cap) Confirmed(confirm func(ctx context.Context, claims []ledger.Record, k int) int) *Cap {
 	c.confirm = confirm
 	return c
 }
@@ -299,11 +300,7 @@ func (a *Applier) revoke(ctx context.Context, w Writer, st observe.State, steps 
 		return a.backupFailed(ctx, st, steps, ec, owner, out, err)
 	}
 	if a.Cap != nil && a.Cap.confirm != nil {
-		claims := make([]string, len(backups))
-		for i, b := range backups {
-			claims[i] = b.ID
-		}
-		if kept := min(max(a.Cap.confirm(ctx, claims, len(steps)), 0), len(steps)); kept < len(steps) {
+		if kept := min(max(a.Cap.confirm(ctx, backups, len(steps)), 0), len(steps)); kept < len(steps) {
 			// Other instances claimed the minute first: the rest waits for
 			// the paced continuation, like any capped change. Their backups
 			// stay, as claims; a restore of one finds the rule still there.

@@ -683,25 +683,28 @@ type Tailer interface {
 
 // minutePace is the pace of one run: MaxChangesPerMinute changes of the
 // function per calendar minute across all its instances, counted as the
-// backups of the minute (every change is backed up before it is made: the
-// backups are the changes claimed). left reads them once; after the run has
-// written its own backups, confirm reads on, by cursor, what other runs
-// claimed since, and keeps only what the minute still allows: of two runs
-// racing, the one whose backups landed last sees the other's, so the changes
-// that stand never exceed the pace (runs that race may both yield; the rest
-// waits for the paced continuation). Read by cursor (Tailer) where the ledger
-// can: a search is blind to the last seconds of writes, in which a burst
-// spends the budget many times over. Without a Tailer, confirm keeps what
-// was granted. A ledger that cannot be read leaves the run's own cap.
+// distinct rules backed up in the minute (every change is backed up before
+// it is made: the backups are the changes claimed; a rule two runs claim,
+// e.g. for one event delivered twice, is one change). left reads them once;
+// after the run has written its own backups, confirm reads on, by cursor,
+// what other runs claimed since, and keeps only what the minute still
+// allows: of two runs racing, the one whose backups landed last sees the
+// other's, so the changes that stand never exceed the pace (runs that race
+// may both yield; the rest waits for the paced continuation). Read by cursor
+// (Tailer) where the ledger can: a search is blind to the last seconds of
+// writes, in which a burst spends the budget many times over. Without a
+// Tailer, confirm keeps what was granted. A ledger that cannot be read
+// leaves the run's own cap.
 type minutePace struct {
 	e *Engine
 	r *Run
 
 	mu     sync.Mutex
 	pos    logstore.Cursors // after left's read
-	before int              // this function's claims of the minute at left
-	kept   int              // this run's claims that stood
-	mine   map[string]bool  // this run's claims
+	before map[string]bool  // rules the function claimed this minute, at left
+	kept   int              // this run's changes that stood
+	ids    map[string]bool  // this run's claims
+	mine   map[string]bool  // the rules of this run's claims
 }
 
 func (p *minutePace) filter() ledger.Filter {
@@ -709,15 +712,17 @@ func (p *minutePace) filter() ledger.Filter {
 		Since: p.r.now.Truncate(time.Minute), Until: p.r.now.Add(time.Second)}
 }
 
-// claims counts the records of this function that are not this run's.
-func (p *minutePace) claims(recs []ledger.Record) int {
-	n := 0
+func claimKey(r ledger.Record) string { return r.Region + "/" + r.GroupID + "/" + r.RuleID }
+
+// rules adds to set the rules of this function's claims among recs that
+// are not this run's own records.
+func (p *minutePace) rules(set map[string]bool, recs []ledger.Record) map[string]bool {
 	for _, rec := range recs {
-		if rec.Function == p.e.cfg.Name && !p.mine[rec.ID] {
-			n++
+		if rec.Function == p.e.cfg.Name && !p.ids[rec.ID] {
+			set[claimKey(rec)] = true
 		}
 	}
-	return n
+	return set
 }
 
 func (p *minutePace) left(ctx context.Context) int {
@@ -737,19 +742,19 @@ func (p *minutePace) left(ctx context.Context) int {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.pos, p.before = pos, p.claims(recs)
-	return p.e.cfg.MaxChangesPerMinute - p.before
+	p.pos, p.before = pos, p.rules(map[string]bool{}, recs)
+	return p.e.cfg.MaxChangesPerMinute - len(p.before)
 }
 
-func (p *minutePace) confirm(ctx context.Context, claims []string, k int) int {
+func (p *minutePace) confirm(ctx context.Context, claims []ledger.Record, k int) int {
 	t, ok := p.r.deps.Ledger.(Tailer)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.mine == nil {
-		p.mine = map[string]bool{}
+	if p.ids == nil {
+		p.ids, p.mine = map[string]bool{}, map[string]bool{}
 	}
-	for _, id := range claims {
-		p.mine[id] = true
+	for _, c := range claims {
+		p.ids[c.ID], p.mine[claimKey(c)] = true, true
 	}
 	if !ok || p.pos == nil {
 		p.kept += k
@@ -764,7 +769,13 @@ func (p *minutePace) confirm(ctx context.Context, claims []string, k int) int {
 		p.e.log.WarnContext(ctx, "re-read this minute's changes for the pace; holding the changes back", "changes", k, "error", err)
 		return 0
 	}
-	stand := max(0, min(k, p.e.cfg.MaxChangesPerMinute-p.before-p.claims(recs)-p.kept))
+	others := 0
+	for key := range p.rules(maps.Clone(p.before), recs) {
+		if !p.mine[key] {
+			others++ // a rule this run also claims is one change, counted in kept
+		}
+	}
+	stand := max(0, min(k, p.e.cfg.MaxChangesPerMinute-others-p.kept))
 	if stand < k {
 		p.e.log.InfoContext(ctx, "pace: other instances claimed this minute first; holding changes back", "claimed", k, "kept", stand)
 	}
