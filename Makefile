@@ -7,7 +7,7 @@ FUZZTIME  ?= 30s
 # staticcheck, pinned: a release that supports this module's Go version.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build cli test vet lint fuzz bench demo contract clean
+.PHONY: all build cli test vet lint fuzz bench chaos demo contract clean
 
 all: build
 
@@ -110,6 +110,14 @@ contract:
 	$(GO) test -count=1 -timeout $(CONTRACT_TIMEOUT) -run 'TestContract' -v ./localcloud/ecs/ -integration
 	$(GO) test -count=1 -timeout $(CONTRACT_TIMEOUT) -run 'TestContract' -v ./localcloud/sls/ -integration
 	$(GO) test -count=1 -timeout $(CONTRACT_TIMEOUT) -run 'TestContract' -v ./shared/fcapi/ -integration
+
+## chaos: the chaos run (internal/chaos): a virtual day of 500 rule changes by
+## several principals under injected faults, the invariants checked and
+## printed as a table (also written to CHAOS.md). CHAOS_SEED=N replays a run.
+CHAOS_SEED ?= 0
+chaos:
+	$(GO) test -tags chaos -count=1 -run '^TestChaos$$' -timeout 90m ./internal/chaos/ \
+		-chaos.duration=24h -chaos.changes=500 -chaos.jitter=10s -chaos.seed=$(CHAOS_SEED) -chaos.report=$(CURDIR)/CHAOS.md
 
 ## demo: the main job on localcloud with the real binaries.
 demo: build
