@@ -131,7 +131,7 @@ func TestChaos(t *testing.T) {
 	w.setup()
 
 	w.faults = faults.Config{
-		Actions: []faults.Action{{Service: "ecs", ThrottleRatio: 0.30, ServerErrorRatio: 0.05, Latency: 50 * time.Millisecond}},
+		Actions:        []faults.Action{{Service: "ecs", ThrottleRatio: 0.30, ServerErrorRatio: 0.05, Latency: 50 * time.Millisecond}},
 		DuplicateRatio: 0.20, EventDelayJitter: *flagJitter,
 	}
 	c.SetFaults(w.faults)
@@ -561,7 +561,6 @@ func cli(t *testing.T) string {
 	}
 	return bin
 }
-
 
 // endpointsFile writes c's endpoints as `porthygiene local --endpoints-file` does.
 func endpointsFile(t *testing.T, c *localcloud.Cloud) string {
