@@ -212,7 +212,9 @@ func TestRolePolicyShape(t *testing.T) {
 			case strings.HasPrefix(a, "ecs:"):
 				want = []string{ecsGroupsARN}
 			case a == "log:GetCursorOrData":
-				want = []string{trailARN}
+				// The SLS trigger's range, and the notifier's budget read
+				// by cursor from the ledger.
+				want = []string{ledgerARN, trailARN}
 			case strings.HasPrefix(a, "log:"):
 				want = []string{ledgerARN}
 			case a == "fc:InvokeFunction":

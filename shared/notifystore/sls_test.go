@@ -9,12 +9,17 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/porthygiene/porthygiene/localcloud/dingtalk"
+	"github.com/porthygiene/porthygiene/localcloud/vclock"
 
 	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 	"github.com/porthygiene/porthygiene/shared/notify"
@@ -55,14 +60,18 @@ func TestSLSOutboxAndDelivered(t *testing.T) {
 
 func TestSLSBudgetTwoWarmInstances(t *testing.T) {
 	// Two instances, taking in turn every 2 seconds over 3 minutes of the
-	// caller's clock, never grant more than 15 in any minute.
+	// caller's clock, never grant more than 15 in any minute — with SLS's
+	// index delay on, so that every reservation is read back before the
+	// index has it.
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Second)
-	l := ledgertest.OnLocalcloud(t).Ledger
-	stores := []*notifystore.Store{newStore(l, &manualClock{t: now}), newStore(l, &manualClock{t: now})}
+	clock := &manualClock{t: now}
+	l := ledgertest.OnLocalcloudWith(t, ledgertest.Options{Clock: clock, IndexDelay: 3 * time.Second}).Ledger
+	stores := []*notifystore.Store{newStore(l, clock), newStore(l, clock)}
 	var kept []time.Time
 	for i := range 90 {
 		at := now.Add(time.Duration(i) * 2 * time.Second)
+		clock.Set(at)
 		g, err := stores[i%2].Take(ctx, "ops", 1+i%3, at)
 		require.NoError(t, err)
 		for range g {
@@ -72,10 +81,85 @@ func TestSLSBudgetTwoWarmInstances(t *testing.T) {
 	requireWithinLimit(t, kept, notify.DefaultLimit)
 	require.GreaterOrEqual(t, len(kept), 3*notify.DefaultLimit-notify.DefaultLimit)
 
+	clock.Set(now.Add(3 * time.Minute))
 	require.NoError(t, stores[0].Penalize(ctx, "ops", now.Add(20*time.Minute)))
-	g, err := stores[1].Take(ctx, "ops", 1, now.Add(10*time.Minute))
+	g, err := stores[1].Take(ctx, "ops", 1, now.Add(3*time.Minute))
 	require.NoError(t, err)
-	require.Zero(t, g, "the other instance honours the penalty")
+	require.Zero(t, g, "the other instance honours the penalty at once, inside the index delay")
+	clock.Set(now.Add(10 * time.Minute))
+	g, err = stores[1].Take(ctx, "ops", 1, now.Add(10*time.Minute))
+	require.NoError(t, err)
+	require.Zero(t, g, "and later, from the index")
+}
+
+func TestSLSTwoInstancesInsideTheIndexDelayStayUnderDingTalksLimit(t *testing.T) {
+	// Issue 11: 30 findings reach two warm instances at the same instant, on
+	// a ledger whose index lags writes by 3 s (real SLS) and against
+	// localcloud's DingTalk sink (20 a minute per robot, then 130101 and 10
+	// minutes of silence). Every finding is its own message (30 teams), all to
+	// one robot. Searching the ledger, both instances saw no reservation and
+	// spent the budget twice (30 messages in one minute: 130101). Read by
+	// cursor, the robot never gets more than the budget in a minute, the sink
+	// never answers 130101, and every finding arrives once, the rest from the
+	// outbox.
+	ctx := t.Context()
+	clock := vclock.New(time.Now().UTC().Truncate(time.Second))
+	l := ledgertest.OnLocalcloudWith(t, ledgertest.Options{Clock: clock, IndexDelay: 3 * time.Second}).Ledger
+	sink := dingtalk.New(dingtalk.Config{Clock: clock})
+	sink.AddRobot(dingtalk.Robot{Name: "ops", AccessToken: "tok-ops", Keywords: []string{"porthygiene"}})
+	srv := httptest.NewServer(sink)
+	t.Cleanup(srv.Close)
+	robots := []notify.Robot{{Name: "ops", Webhook: notify.Secret(srv.URL + "/robot/send?access_token=tok-ops"), Keyword: "porthygiene"}}
+	instance := func() *notify.Notifier {
+		s := notifystore.New(l, notifystore.Options{Now: clock.Now, Logger: slog.New(slog.DiscardHandler)})
+		n, err := notify.New(notify.Options{Robots: robots, Outbox: s, Delivered: s, Budget: s, Logger: slog.New(slog.DiscardHandler),
+			Sender: &notify.Sender{MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, MaxAttempts: 3}})
+		require.NoError(t, err)
+		return n
+	}
+	var events []notify.Event
+	for i := range 30 {
+		events = append(events, notify.Event{
+			ID: fmt.Sprintf("ev-%02d", i), Kind: notify.KindExposureRevoked, GroupID: fmt.Sprintf("sg-%02d", i),
+			Ports: []notify.PortRange{{From: 22, To: 22}}, Action: "revoked", Owner: notify.Owner{Team: fmt.Sprintf("team-%02d", i)},
+		})
+	}
+	var wg sync.WaitGroup
+	for k := range 2 {
+		n := instance()
+		wg.Go(func() {
+			_, err := n.Notify(ctx, clock.Now(), events[k*15:(k+1)*15])
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	require.LessOrEqual(t, len(sink.Messages("ops")), notify.DefaultLimit, "the first minute")
+
+	for minute := 1; minute <= 10 && len(sink.Messages("ops")) < len(events); minute++ {
+		clock.Advance(time.Minute)
+		_, err := instance().Flush(ctx, clock.Now())
+		require.NoError(t, err)
+	}
+	for _, a := range sink.Attempts() {
+		require.NotEqual(t, dingtalk.CodeSendTooFast, a.ErrCode, "DingTalk never silences the robot")
+	}
+	msgs := sink.Messages("ops")
+	shown := map[string]int{}
+	for i, m := range msgs {
+		inWindow := 0
+		for j := i; j < len(msgs) && msgs[j].Time.Sub(m.Time) < time.Minute; j++ {
+			inWindow++
+		}
+		require.LessOrEqual(t, inWindow, notify.DefaultLimit, "messages in the minute from %s", m.Time)
+		for _, e := range events {
+			if strings.Contains(m.Text, e.GroupID) {
+				shown[e.ID]++
+			}
+		}
+	}
+	for _, e := range events {
+		require.Equal(t, 1, shown[e.ID], "finding %s reaches DingTalk once", e.ID)
+	}
 }
 
 func TestSLSNotifierOnTheStore(t *testing.T) {
