@@ -1,5 +1,3 @@
-//go:build chaos
-
 // Package chaos is the chaos run: localcloud with the real function binaries
 // and SLS as the real one behaves (index delay on), a scripted stretch of
 // virtual time in which several human principals change rules — harmless
@@ -14,7 +12,7 @@
 //	make chaos                       # a virtual day, 500 changes
 //	go test -run TestChaos ./internal/chaos/ -chaos.seed=N   # replay a run
 //
-// The short variant (a virtual hour, 40 changes) runs in make test. The seed
+// The short variant (half a virtual hour, 24 changes) runs in make test. The seed
 // of the script is printed; the faults draw from their own sources, so a
 // replay repeats the script exactly and the faults in kind and rate.
 package chaos
@@ -48,10 +46,10 @@ import (
 )
 
 var (
-	flagDuration = flag.Duration("chaos.duration", time.Hour, "virtual time the script spans")
-	flagChanges  = flag.Int("chaos.changes", 40, "rule changes the principals make")
+	flagDuration = flag.Duration("chaos.duration", 30*time.Minute, "virtual time the script spans")
+	flagChanges  = flag.Int("chaos.changes", 24, "rule changes the principals make")
 	flagSeed     = flag.Uint64("chaos.seed", 0, "the script's seed; 0: drawn, and printed")
-	flagJitter   = flag.Duration("chaos.jitter", 2*time.Second, "the largest random delay of an event delivery (wall clock)")
+	flagJitter   = flag.Duration("chaos.jitter", time.Second, "the largest random delay of an event delivery (wall clock)")
 	flagReport   = flag.String("chaos.report", "", "also write the table to this file")
 )
 
