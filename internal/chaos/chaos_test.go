@@ -99,7 +99,7 @@ type world struct {
 	c      *localcloud.Cloud
 	led    *ledger.Ledger
 	rng    *rand.Rand
-	users  map[string]*ecs.Client
+	users  map[string]func() *ecs.Client // a fresh client: the SDK's is not safe for concurrent use
 	groups []string // ordinary groups for harmless and exposing rules
 	pl     string
 	plRule *model
@@ -122,7 +122,7 @@ func TestChaos(t *testing.T) {
 		SLSIndexDelay: 3 * time.Second,
 	}, "guard", "approve")
 	w := &world{t: t, c: c, led: ledgerOf(c), rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		users: map[string]*ecs.Client{}, counts: map[kind]int{}}
+		users: map[string]func() *ecs.Client{}, counts: map[kind]int{}}
 	for _, p := range principals {
 		w.users[p] = w.ecsAs(p)
 	}
@@ -464,7 +464,7 @@ func (w *world) batch(b, n int) {
 	}
 	var wg sync.WaitGroup
 	for _, ch := range cs {
-		wg.Go(func() { ch.do(w.users[ch.who]) })
+		wg.Go(func() { ch.do(w.users[ch.who]()) })
 	}
 	wg.Wait()
 }
@@ -518,14 +518,17 @@ func (w *world) state() map[string]bool {
 	return out
 }
 
-func (w *world) ecsAs(user string) *ecs.Client {
+// ecsAs returns a constructor of ECS clients signing as a new RAM user.
+func (w *world) ecsAs(user string) func() *ecs.Client {
 	cred := w.c.Auth.AddUser(user)
-	cl, err := ecs.NewClientWithOptions(w.c.Region(), sdk.NewConfig(), credentials.NewAccessKeyCredential(cred.AccessKeyID, cred.AccessKeySecret))
-	if err != nil {
-		w.t.Fatal(err)
+	return func() *ecs.Client {
+		cl, err := ecs.NewClientWithOptions(w.c.Region(), sdk.NewConfig(), credentials.NewAccessKeyCredential(cred.AccessKeyID, cred.AccessKeySecret))
+		if err != nil {
+			panic(err) // only for a malformed region or credential, which these are not
+		}
+		cl.Domain = w.c.Addr()
+		return cl
 	}
-	cl.Domain = w.c.Addr()
-	return cl
 }
 
 // ledgerOf is the ledger of c, read over the real SLS SDK.
