@@ -100,7 +100,7 @@ type world struct {
 	led    *ledger.Ledger
 	rng    *rand.Rand
 	users  map[string]func() *ecs.Client // a fresh client: the SDK's is not safe for concurrent use
-	groups []string // ordinary groups for harmless and exposing rules
+	groups []string                      // ordinary groups for harmless and exposing rules
 	pl     string
 	plRule *model
 	mu     sync.Mutex
