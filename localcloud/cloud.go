@@ -411,6 +411,10 @@ func (c *Cloud) functionEnv() map[string]string {
 	}
 }
 
+// SigningKey is the approve links' signing key of this run (tests check it
+// reaches no log line, message or ledger record).
+func (c *Cloud) SigningKey() string { return c.signingKey }
+
 func (c *Cloud) robotAddrs() []RobotAddr {
 	var out []RobotAddr
 	for _, r := range c.seed.Robots {

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porthygiene/porthygiene/localcloud/dingtalk"
+	"github.com/porthygiene/porthygiene/localcloud/faults"
 	"github.com/porthygiene/porthygiene/localcloud/vclock"
 
 	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
@@ -104,26 +105,8 @@ func TestSLSTwoInstancesInsideTheIndexDelayStayUnderDingTalksLimit(t *testing.T)
 	// outbox.
 	ctx := t.Context()
 	clock := vclock.New(time.Now().UTC().Truncate(time.Second))
-	l := ledgertest.OnLocalcloudWith(t, ledgertest.Options{Clock: clock, IndexDelay: 3 * time.Second}).Ledger
-	sink := dingtalk.New(dingtalk.Config{Clock: clock})
-	sink.AddRobot(dingtalk.Robot{Name: "ops", AccessToken: "tok-ops", Keywords: []string{"porthygiene"}})
-	srv := httptest.NewServer(sink)
-	t.Cleanup(srv.Close)
-	robots := []notify.Robot{{Name: "ops", Webhook: notify.Secret(srv.URL + "/robot/send?access_token=tok-ops"), Keyword: "porthygiene"}}
-	instance := func() *notify.Notifier {
-		s := notifystore.New(l, notifystore.Options{Now: clock.Now, Logger: slog.New(slog.DiscardHandler)})
-		n, err := notify.New(notify.Options{Robots: robots, Outbox: s, Delivered: s, Budget: s, Logger: slog.New(slog.DiscardHandler),
-			Sender: &notify.Sender{MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, MaxAttempts: 3}})
-		require.NoError(t, err)
-		return n
-	}
-	var events []notify.Event
-	for i := range 30 {
-		events = append(events, notify.Event{
-			ID: fmt.Sprintf("ev-%02d", i), Kind: notify.KindExposureRevoked, GroupID: fmt.Sprintf("sg-%02d", i),
-			Ports: []notify.PortRange{{From: 22, To: 22}}, Action: "revoked", Owner: notify.Owner{Team: fmt.Sprintf("team-%02d", i)},
-		})
-	}
+	sink, instance := instancesOnASink(t, clock, nil, 3)
+	events := findings(30)
 	var wg sync.WaitGroup
 	for k := range 2 {
 		n := instance()
@@ -231,4 +214,85 @@ func (c *tickingClock) Now() time.Time {
 	defer c.mu.Unlock()
 	c.t = c.t.Add(time.Millisecond)
 	return c.t
+}
+
+func TestSLSTwoFlushersAfterAnOutageSendEachEventOnce(t *testing.T) {
+	// The robot is down while 12 findings are notified: they wait in the
+	// outbox. It comes back, and two instances flush the outbox at the same
+	// moment, inside SLS's index delay, minute after minute. Without claims
+	// both loaded the same waiting events and both sent them (the chaos run
+	// saw every revocation of an outage shown twice). With them each event
+	// reaches DingTalk once, and all within a few minutes of the robot's
+	// return.
+	ctx := t.Context()
+	clock := vclock.New(time.Now().UTC().Truncate(time.Second))
+	fs := &faults.Set{}
+	sink, instance := instancesOnASink(t, clock, fs, 2)
+	events := findings(12)
+	fs.Replace(faults.Config{DingTalkDown: true})
+	for minute := range 12 { // a 12-minute outage, one finding a minute, retried by every run
+		_, _ = instance().Notify(ctx, clock.Now(), events[minute:minute+1])
+		clock.Advance(time.Minute)
+	}
+	require.Empty(t, sink.Messages("ops"))
+	fs.Replace(faults.Config{})
+	back := clock.Now()
+
+	for minute := 0; minute <= 6; minute++ {
+		var wg sync.WaitGroup
+		for range 2 {
+			n := instance()
+			wg.Go(func() {
+				_, err := n.Flush(ctx, clock.Now())
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+		clock.Advance(time.Minute)
+	}
+	shown := map[string]int{}
+	for _, m := range sink.Messages("ops") {
+		require.LessOrEqual(t, m.Time.Sub(back), 5*time.Minute, "sent more than 5 minutes after the robot came back")
+		for _, e := range events {
+			if strings.Contains(m.Text, e.GroupID+"`") || strings.Contains(m.Text, e.GroupID+" ") {
+				shown[e.ID]++
+			}
+		}
+	}
+	for _, e := range events {
+		require.Equal(t, 1, shown[e.ID], "finding %s reaches DingTalk once", e.ID)
+	}
+}
+
+// instancesOnASink is a ledger on localcloud's SLS with its 3 s index delay
+// and a DingTalk sink with robot "ops" (faults from fs, if set), both on
+// clock, and a constructor of notifier instances that share them, each with
+// a Store of its own, as warm FC instances do.
+func instancesOnASink(t *testing.T, clock *vclock.Clock, fs *faults.Set, attempts int) (*dingtalk.Sink, func() *notify.Notifier) {
+	t.Helper()
+	l := ledgertest.OnLocalcloudWith(t, ledgertest.Options{Clock: clock, IndexDelay: 3 * time.Second}).Ledger
+	sink := dingtalk.New(dingtalk.Config{Clock: clock, Faults: fs})
+	sink.AddRobot(dingtalk.Robot{Name: "ops", AccessToken: "tok-ops", Keywords: []string{"porthygiene"}})
+	srv := httptest.NewServer(sink)
+	t.Cleanup(srv.Close)
+	robots := []notify.Robot{{Name: "ops", Webhook: notify.Secret(srv.URL + "/robot/send?access_token=tok-ops"), Keyword: "porthygiene"}}
+	return sink, func() *notify.Notifier {
+		s := notifystore.New(l, notifystore.Options{Now: clock.Now, Logger: slog.New(slog.DiscardHandler)})
+		n, err := notify.New(notify.Options{Robots: robots, Outbox: s, Delivered: s, Budget: s, Logger: slog.New(slog.DiscardHandler),
+			Sender: &notify.Sender{MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, MaxAttempts: attempts}})
+		require.NoError(t, err)
+		return n
+	}
+}
+
+// findings are n revocations of one team each.
+func findings(n int) []notify.Event {
+	var events []notify.Event
+	for i := range n {
+		events = append(events, notify.Event{
+			ID: fmt.Sprintf("ev-%02d", i), Kind: notify.KindExposureRevoked, GroupID: fmt.Sprintf("sg-%02d", i),
+			Ports: []notify.PortRange{{From: 22, To: 22}}, Action: "revoked", Owner: notify.Owner{Team: fmt.Sprintf("team-%02d", i)},
+		})
+	}
+	return events
 }

@@ -40,6 +40,7 @@ const (
 	StatusSent      = "sent"      // Delivered.Mark
 	StatusReserved  = "reserved"  // Budget.Take, one per granted send
 	StatusPenalized = "penalized" // Penalize
+	StatusClaimed   = "claimed"   // Claim, one per outbox event a run is about to send
 )
 
 // noRobot is the robot field of records whose robot the caller does not name.
@@ -93,6 +94,7 @@ var (
 	_ notify.Delivered = (*Store)(nil)
 	_ notify.Budget    = (*Store)(nil)
 	_ notify.Penalizer = (*Store)(nil)
+	_ notify.Claimer   = (*Store)(nil)
 )
 
 // New returns a Store over l.
