@@ -112,6 +112,7 @@ var (
 	latRTT    = Bench{Pkg: "./functions/guard/", Pattern: "^BenchmarkGuardLatencyWithRTT$", Benchtime: "50x"}
 	sweep     = Bench{Pkg: "./shared/guard/", Pattern: "^BenchmarkSweep10k$", Benchtime: "1x"}
 	cold      = Bench{Pkg: "./internal/coldstart/", Pattern: "^BenchmarkColdStart$", Benchtime: "5x"}
+	fortyDays = Bench{Pkg: "./cmd/porthygiene/", Pattern: "^BenchmarkLocalFortyVirtualDays$", Benchtime: "1x"}
 )
 
 // rtt is the latency BenchmarkGuardLatencyWithRTT injects into every call.
@@ -135,6 +136,7 @@ func rows(res Results) []Row {
 		{What: "guard: DingTalk calls per event", Bench: latency, Name: "BenchmarkGuardLatency", Metric: "dingtalk/op", Unit: "calls"},
 		{What: "sweep of 10,000 groups: time ÷ the time the ECS rate limit allows", Bench: sweep, Name: "BenchmarkSweep10k", Metric: "ratio", Unit: "×", Max: 1.05, Note: "keep it at the bound"},
 		{What: "sweep of 10,000 groups: wall time", Bench: sweep, Name: "BenchmarkSweep10k", Metric: "sweep-s", Unit: "s"},
+		{What: "porthygiene local: 40 virtual days of the default world, every timer on: wall time", Bench: fortyDays, Name: "BenchmarkLocalFortyVirtualDays", Metric: "wall-s/40d", Unit: "s", Max: 60},
 	}
 	var fns []string
 	for name := range res {
