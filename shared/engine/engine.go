@@ -176,6 +176,41 @@ type Engine struct {
 	// flushAt is the latest minute (unix seconds) this instance scheduled a
 	// flush for: warm invocations skip the ledger marker for it.
 	flushAt atomic.Int64
+
+	// pace is what this instance last read of the pace's minute: a warm
+	// run of the same minute reads on from there (one round trip) instead
+	// of from the minute's start.
+	pace paceCache
+}
+
+// paceCache is the claims of one minute read so far, and where the read
+// stopped.
+type paceCache struct {
+	mu     sync.Mutex
+	src    Tailer // the ledger the positions are of
+	minute time.Time
+	pos    logstore.Cursors
+	rules  map[string]bool
+}
+
+// get returns a copy of the cache for minute, if it holds that minute.
+func (c *paceCache) get(src Tailer, minute time.Time) (logstore.Cursors, map[string]bool, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pos == nil || c.src != src || !c.minute.Equal(minute) {
+		return nil, nil, false
+	}
+	return maps.Clone(c.pos), maps.Clone(c.rules), true
+}
+
+// put remembers what a read of minute saw up to pos.
+func (c *paceCache) put(src Tailer, minute time.Time, pos logstore.Cursors, rules map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.src == src && c.minute.After(minute) {
+		return // a later minute is already cached
+	}
+	c.src, c.minute, c.pos, c.rules = src, minute, maps.Clone(pos), maps.Clone(rules)
 }
 
 // New builds an engine for fn.
@@ -448,6 +483,8 @@ func (e *Engine) handleRecord(ctx context.Context, r *Run, rec trigger.ActionTra
 		// mostly sees events EventBridge already handled: there the lookup
 		// goes first and spares the reads.)
 		if source == "eventbridge" {
+			// The pace's minute, too: a change this event made may need it.
+			r.apply.Cap.Prefetch(ctx)
 			defer e.readAhead(ctx, r, targets)()
 		}
 		seen, err := r.deps.Ledger.SeenEvent(ctx, key)
@@ -547,7 +584,9 @@ func (e *Engine) readAhead(ctx context.Context, r *Run, targets []target) (stop 
 			continue // reconcile reports it
 		}
 		t.cloud = cl
-		t.Ahead = observe.ReadAhead(ctx, cl, t.GroupID)
+		// With the tags and decisions: an exposure is planned on all three,
+		// and reading them after the rules would cost a round trip more.
+		t.Ahead = r.obs.ReadAheadComplete(ctx, cl, t.GroupID)
 		aheads = append(aheads, t.Ahead)
 	}
 	return func() {
@@ -731,8 +770,14 @@ func (p *minutePace) left(ctx context.Context) int {
 	var recs []ledger.Record
 	var pos logstore.Cursors
 	var err error
+	minute := p.r.now.Truncate(time.Minute)
+	before := map[string]bool{}
 	if t, ok := p.r.deps.Ledger.(Tailer); ok {
-		recs, pos, err = t.Tail(ctx, p.filter(), nil)
+		from, seen, warm := p.e.pace.get(t, minute)
+		if warm {
+			before = seen // this instance read the minute up to from already
+		}
+		recs, pos, err = t.Tail(ctx, p.filter(), from)
 	} else {
 		recs, err = p.r.deps.Ledger.Query(ctx, p.filter())
 	}
@@ -742,7 +787,10 @@ func (p *minutePace) left(ctx context.Context) int {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.pos, p.before = pos, p.rules(map[string]bool{}, recs)
+	p.pos, p.before = pos, p.rules(before, recs)
+	if t, ok := p.r.deps.Ledger.(Tailer); ok && pos != nil {
+		p.e.pace.put(t, minute, pos, p.before)
+	}
 	return p.e.cfg.MaxChangesPerMinute - len(p.before)
 }
 
@@ -762,7 +810,7 @@ func (p *minutePace) confirm(ctx context.Context, claims []ledger.Record, k int)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	recs, _, err := t.Tail(ctx, p.filter(), p.pos)
+	recs, pos, err := t.Tail(ctx, p.filter(), p.pos)
 	if err != nil {
 		// Our claims are written and other runs count them; whether theirs
 		// came first is unknown: yield.
@@ -775,6 +823,11 @@ func (p *minutePace) confirm(ctx context.Context, claims []ledger.Record, k int)
 			others++ // a rule this run also claims is one change, counted in kept
 		}
 	}
+	seen := p.rules(maps.Clone(p.before), recs)
+	for key := range p.mine {
+		seen[key] = true // the next run of this instance counts this run's claims as others'
+	}
+	p.e.pace.put(t, p.r.now.Truncate(time.Minute), pos, seen)
 	stand := max(0, min(k, p.e.cfg.MaxChangesPerMinute-others-p.kept))
 	if stand < k {
 		p.e.log.InfoContext(ctx, "pace: other instances claimed this minute first; holding changes back", "claimed", k, "kept", stand)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
+	"github.com/porthygiene/porthygiene/shared/logstore"
 	"github.com/porthygiene/porthygiene/shared/rule"
 )
 
@@ -89,4 +91,54 @@ func TestMinutePaceHoldsAcrossRacingRuns(t *testing.T) {
 		wg.Wait()
 		require.LessOrEqual(t, stood, 20, "round %d: changes that stand in one minute", round)
 	}
+}
+
+// countingTailer counts the Tails that start from the minute's beginning.
+type countingTailer struct {
+	*ledgertest.Mem
+	cold atomic.Int64
+}
+
+func (c *countingTailer) Tail(ctx context.Context, f ledger.Filter, after logstore.Cursors) ([]ledger.Record, logstore.Cursors, error) {
+	if after == nil {
+		c.cold.Add(1)
+	}
+	return c.Mem.Tail(ctx, f, after)
+}
+
+// A warm instance reads the minute on from where its last run stopped (one
+// round trip, not two), and still counts every claim: its own earlier
+// runs', and other instances' written meanwhile. A new minute, or another
+// ledger, starts afresh.
+func TestMinutePaceWarmRunReadsOnFromTheLastPosition(t *testing.T) {
+	t0 := time.Date(2026, 5, 1, 10, 0, 7, 0, time.UTC)
+	e := &Engine{cfg: Config{Name: "guard", MaxChanges: 20, MaxChangesPerMinute: 20}, log: slog.New(slog.DiscardHandler)}
+	l := &countingTailer{Mem: &ledgertest.Mem{}}
+	pace := func(at time.Time) *minutePace { return &minutePace{e: e, r: &Run{e: e, deps: Deps{Ledger: l}, now: at}} }
+	backup := func(at time.Time, fn, id string) ledger.Record {
+		return ledger.NewBackup(ledger.Meta{Time: at, Function: fn, GroupID: "sg-1", Region: "cn-hangzhou", RuleID: id},
+			ledger.Revocation{Rule: rule.Permission{Direction: "ingress", IpProtocol: "tcp", PortRange: "22/22", SourceCidrIp: "0.0.0.0/0", Policy: "accept", Priority: "1"}, Reason: "ssh"})
+	}
+
+	p := pace(t0)
+	require.Equal(t, 20, p.left(t.Context()))
+	mine := []ledger.Record{backup(t0, "guard", "sgr-1"), backup(t0, "guard", "sgr-2")}
+	require.NoError(t, l.Append(t.Context(), mine...))
+	require.Equal(t, 2, p.confirm(t.Context(), mine, 2))
+	require.EqualValues(t, 1, l.cold.Load())
+
+	// Another instance claims three more; this instance's next run, in the
+	// same minute, reads on from its position.
+	require.NoError(t, l.Append(t.Context(), backup(t0, "guard", "sgr-3"), backup(t0, "guard", "sgr-4"), backup(t0, "guard", "sgr-5"),
+		backup(t0, "reaper", "sgr-6")))
+	require.Equal(t, 15, pace(t0.Add(10*time.Second)).left(t.Context()), "its own two and the other's three; not the reaper's")
+	require.EqualValues(t, 1, l.cold.Load(), "read on, not from the minute's start")
+
+	require.Equal(t, 20, pace(t0.Add(time.Minute)).left(t.Context()), "a new minute")
+	require.EqualValues(t, 2, l.cold.Load(), "a new minute reads from its start")
+
+	other := &countingTailer{Mem: &ledgertest.Mem{}}
+	q := &minutePace{e: e, r: &Run{e: e, deps: Deps{Ledger: other}, now: t0.Add(time.Minute)}}
+	require.Equal(t, 20, q.left(t.Context()))
+	require.EqualValues(t, 1, other.cold.Load(), "another ledger's positions are not this one's")
 }

@@ -189,6 +189,17 @@ func (o *Observer) Rules(ctx context.Context, cl Reader, t Target) (State, error
 	if t.Tags != nil {
 		st.Tags, st.TagsKnown = t.Tags, true
 	}
+	if a := t.Ahead; a != nil && a.complete {
+		if !st.TagsKnown && a.tagsErr == nil {
+			st.Tags, st.TagsKnown = a.tags, true
+			if st.Tags == nil {
+				st.Tags = map[string]string{}
+			}
+		}
+		if a.decErr == nil {
+			st.Decisions, st.Notices, st.DecisionsKnown = a.decisions, a.notices, true
+		}
+	}
 	return st, nil
 }
 
@@ -372,6 +383,33 @@ type Ahead struct {
 	done chan struct{}
 	attr rule.Attribute
 	err  error
+
+	// With ReadAheadComplete, also the tags and the decisions, read beside
+	// the rules; a failed read is left for Complete to try again.
+	complete  bool
+	tags      map[string]string
+	tagsErr   error
+	decisions decision.Set
+	notices   []Notice
+	decErr    error
+}
+
+// ReadAheadComplete is ReadAhead that also reads, at the same time, what
+// Complete would read after the rules: the group's tags and its owners'
+// decisions. An event that may open a port (the guard's fast path) then
+// spends one round trip before its plan, not two; a harmless event pays a
+// tag and a decision read it did not need.
+func (o *Observer) ReadAheadComplete(ctx context.Context, cl Reader, groupID string) *Ahead {
+	a := &Ahead{done: make(chan struct{}), complete: true}
+	go func() {
+		defer close(a.done)
+		var wg sync.WaitGroup
+		wg.Go(func() { a.decisions, a.notices, a.decErr = o.groupDecisions(ctx, groupID) })
+		wg.Go(func() { a.tags, a.tagsErr = cl.GroupTags(ctx, groupID) })
+		a.attr, a.err = cl.DescribeRules(ctx, groupID)
+		wg.Wait()
+	}()
+	return a
 }
 
 // ReadAhead starts reading the group's rules; stop the read by cancelling ctx.
