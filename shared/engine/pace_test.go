@@ -114,7 +114,9 @@ func TestMinutePaceWarmRunReadsOnFromTheLastPosition(t *testing.T) {
 	t0 := time.Date(2026, 5, 1, 10, 0, 7, 0, time.UTC)
 	e := &Engine{cfg: Config{Name: "guard", MaxChanges: 20, MaxChangesPerMinute: 20}, log: slog.New(slog.DiscardHandler)}
 	l := &countingTailer{Mem: &ledgertest.Mem{}}
-	pace := func(at time.Time) *minutePace { return &minutePace{e: e, r: &Run{e: e, deps: Deps{Ledger: l}, now: at}} }
+	pace := func(at time.Time) *minutePace {
+		return &minutePace{e: e, r: &Run{e: e, deps: Deps{Ledger: l}, now: at}}
+	}
 	backup := func(at time.Time, fn, id string) ledger.Record {
 		return ledger.NewBackup(ledger.Meta{Time: at, Function: fn, GroupID: "sg-1", Region: "cn-hangzhou", RuleID: id},
 			ledger.Revocation{Rule: rule.Permission{Direction: "ingress", IpProtocol: "tcp", PortRange: "22/22", SourceCidrIp: "0.0.0.0/0", Policy: "accept", Priority: "1"}, Reason: "ssh"})
