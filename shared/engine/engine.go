@@ -123,6 +123,15 @@ type Function interface {
 	BeforeSweep(ctx context.Context, r *Run, region string, cl Cloud) error
 }
 
+// EvidenceReader is an optional step of a Function: after a group is
+// observed (and completed) and before it is planned, it reads what the
+// function's planner needs beyond the group's state into st.Evidence (the
+// reaper's flow-log summaries). A failure skips the group's plan and fails
+// the run (FC retries it): a planner never decides on evidence it lacks.
+type EvidenceReader interface {
+	ReadEvidence(ctx context.Context, r *Run, st *observe.State) error
+}
+
 // Config configures an Engine.
 type Config struct {
 	// Name names the function in ledger records and event ids ("guard").
@@ -233,6 +242,20 @@ type Run struct {
 	res    *Result
 	events []notify.Event
 	capped map[string][]string // region → groups with changes the cap held back
+
+	values sync.Map // a function's per-run state (Value)
+}
+
+// Value returns the run's value under key, made by mk the first time it is
+// asked for: a function's per-run cache, such as the reaper's evidence of a
+// region. Groups are reconciled concurrently, so mk may run twice; one
+// result is kept. Make it cheap (a holder with a sync.Once).
+func (r *Run) Value(key any, mk func() any) any {
+	if v, ok := r.values.Load(key); ok {
+		return v
+	}
+	v, _ := r.values.LoadOrStore(key, mk())
+	return v
 }
 
 // Now is the run's decision time.
@@ -593,6 +616,11 @@ func (e *Engine) reconcile(ctx context.Context, r *Run, t target, cause apply.Ca
 		r.apply.Cap.Prefetch(ctx)
 		if err := r.obs.Complete(ctx, cl, &st); err != nil {
 			return &st, fmt.Errorf("%s: %w", e.cfg.Name, err)
+		}
+	}
+	if er, ok := e.fn.(EvidenceReader); ok {
+		if err := er.ReadEvidence(ctx, r, &st); err != nil {
+			return &st, fmt.Errorf("%s: evidence of %s: %w", e.cfg.Name, st.GroupID, err)
 		}
 	}
 	p := e.fn.Plan(st, r.now)
