@@ -486,6 +486,12 @@ func (c *Cloud) registerFunction(fn sconfig.Function) error {
 			return err
 		}
 	}
+	// So does the reaper's summary logstore (setup creates it beside the ledger).
+	if p, ls := env["LEDGER_PROJECT"], env["SUMMARY_LOGSTORE"]; p != "" && ls != "" {
+		if err := c.ensureLogstore(p, ls, true); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -8,23 +8,12 @@ import (
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/vpc"
+
+	"github.com/porthygiene/porthygiene/shared/cloud"
 )
 
-// FlowLog is a VPC flow log (DescribeFlowLogs): the traffic of a VPC, a
-// VSwitch or one ENI (ResourceType) delivered to an SLS logstore.
-type FlowLog struct {
-	ID           string
-	Name         string
-	ResourceType string // VPC | VSwitch | NetworkInterface
-	ResourceID   string
-	Project      string
-	Logstore     string
-	Status       string // Active | Activating | Inactive
-	TrafficType  string // All | Allow | Drop
-	Created      time.Time
-	// IPVersion is what it captures (IPv4; aliyun-facts §3: IPv4 only).
-	IPVersion string
-}
+// FlowLog is a VPC flow log (cloud.FlowLog).
+type FlowLog = cloud.FlowLog
 
 // flowLogPage is DescribeFlowLogs's largest page.
 const flowLogPage = 50

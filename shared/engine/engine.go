@@ -101,6 +101,9 @@ type Deps struct {
 	// Invoker starts asynchronous invocations of this function: the sweep's
 	// fan-out. nil: every sweep runs inline.
 	Invoker Invoker
+	// Extra is a function's own per-invocation clients (the reaper's log
+	// store and flow-log reader), handed back by Run.Extra.
+	Extra any
 }
 
 // Planner decides what to do with one observed group. It is pure: no I/O,
@@ -263,6 +266,9 @@ func (r *Run) Now() time.Time { return r.now }
 
 // Ledger is the run's ledger (nil when none is configured).
 func (r *Run) Ledger() Ledger { return r.deps.Ledger }
+
+// Extra is the invocation's Deps.Extra.
+func (r *Run) Extra() any { return r.deps.Extra }
 
 // Observer is the run's reader of groups and decisions.
 func (r *Run) Observer() *observe.Observer { return r.obs }
