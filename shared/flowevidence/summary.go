@@ -61,13 +61,13 @@ type Stats struct {
 	Region    string `json:"region"`
 	Skipped   bool   `json:"skipped,omitempty"` // already summarized
 	ENIs      int    `json:"enis"`
-	Covered   int    `json:"covered"`  // ENIs with a flow log all day
-	Queries   int    `json:"queries"`  // SLS aggregate queries over flow logs
-	Rows      int    `json:"rows"`     // rows they returned
-	Groups    int    `json:"groups"`   // group records written
-	Rules     int    `json:"rules"`    // rule records written (rules that saw traffic)
-	Probes    int    `json:"probes"`   // probe records written
-	Written   int    `json:"written"`  // summary records written
+	Covered   int    `json:"covered"`   // ENIs with a flow log all day
+	Queries   int    `json:"queries"`   // SLS aggregate queries over flow logs
+	Rows      int    `json:"rows"`      // rows they returned
+	Groups    int    `json:"groups"`    // group records written
+	Rules     int    `json:"rules"`     // rule records written (rules that saw traffic)
+	Probes    int    `json:"probes"`    // probe records written
+	Written   int    `json:"written"`   // summary records written
 	Unmatched int64  `json:"unmatched"` // accepted flows no accept rule admits alone (the oracle's default)
 }
 
@@ -276,7 +276,9 @@ func Summarize(ctx context.Context, cl Cloud, fls FlowLogs, st Store, sum Summar
 	for k := range use {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return cmp.Or(cmp.Compare(keys[i].sg, keys[j].sg), cmp.Compare(keys[i].rule, keys[j].rule)) < 0 })
+	sort.Slice(keys, func(i, j int) bool {
+		return cmp.Or(cmp.Compare(keys[i].sg, keys[j].sg), cmp.Compare(keys[i].rule, keys[j].rule)) < 0
+	})
 	for _, k := range keys {
 		c := base("rule")
 		c["sg"], c["rule"] = k.sg, k.rule
