@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -212,8 +213,6 @@ func TestReaperFortyDays(t *testing.T) {
 	lctest.Settle(t, c)
 	require.Len(t, e.records(ledger.KindClosure), 1, "redelivered and overlapping runs close nothing twice")
 
-	// restore brings the closed rule back, through the CLI.
-	closure := closures[r8080][0]
 	cli := filepath.Join(dir, "porthygiene")
 	build := exec.Command("go", "build", "-o", cli, "./cmd/porthygiene")
 	build.Dir = lctest.RepoRoot()
@@ -223,6 +222,49 @@ func TestReaperFortyDays(t *testing.T) {
 	data, err := json.Marshal(c.Endpoints())
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(epFile, data, 0o600))
+
+	// The report: every verdict, with its reason, as the contract says.
+	htmlFile := filepath.Join(dir, "reaper.html")
+	out, err = exec.Command(cli, "reaper", "report", "--endpoints", epFile, "--json", "--html", htmlFile).Output()
+	require.NoError(t, err, "%s", out)
+	var rep struct {
+		GeneratedAt  *time.Time `json:"generatedAt"`
+		LookbackDays int        `json:"lookbackDays"`
+		Rules        []struct {
+			SecurityGroupID, RuleID, Verdict, Reason, PortRange string
+			LastSeen, AnnouncedAt, ClosesAt                     *time.Time
+		} `json:"rules"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	require.NoError(t, dec.Decode(&rep))
+	require.Equal(t, 30, rep.LookbackDays)
+	verdict := map[string]string{}
+	reason := map[string]string{}
+	for _, r := range rep.Rules {
+		verdict[r.RuleID], reason[r.RuleID] = r.Verdict, r.Reason
+		if r.RuleID == r443 {
+			require.NotNil(t, r.LastSeen, "443's last flow: %s", out)
+		}
+		if r.RuleID == r8080 {
+			require.NotNil(t, r.AnnouncedAt)
+			require.NotNil(t, r.ClosesAt)
+		}
+	}
+	require.Equal(t, map[string]string{r443: "used", r8080: "closed", r3306: "used", r6379: "unknown", r2222: "unknown",
+		young: "young", r8443: "exempt", r8081: "young"},
+		map[string]string{r443: verdict[r443], r8080: verdict[r8080], r3306: verdict[r3306], r6379: verdict[r6379], r2222: verdict[r2222],
+			young: verdict[young], r8443: verdict[r8443], r8081: verdict[r8081]}, "%s", out)
+	require.Contains(t, reason[r6379], "eni-cache-1 no-flow-log")
+	require.Contains(t, reason[r2222], "eni-bastion-1 skipdata")
+	page, err := os.ReadFile(htmlFile)
+	require.NoError(t, err)
+	require.Contains(t, string(page), "45.33.32.156", "the REJECTed probes are in the review")
+	out, err = exec.Command(cli, "reaper", "report", "--endpoints", epFile).Output()
+	require.NoError(t, err, "%s", out)
+	require.Regexp(t, `probe\s+cn-hangzhou\s+sg-web\s+tcp/23\s+45\.33\.32\.156`, string(out))
+
+	// restore brings the closed rule back, through the CLI.
+	closure := closures[r8080][0]
 	out, err = exec.Command(cli, "restore", "--endpoints", epFile, "--id", closure.ID).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, e.ingress("sg-web"), "8080/8080 10.0.0.0/16", "restored: %s", out)
