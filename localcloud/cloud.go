@@ -497,6 +497,26 @@ func (c *Cloud) registerFunction(fn sconfig.Function) error {
 
 func (c *Cloud) triggerKey(fn, trigger string) string { return fn + "/" + trigger }
 
+// FireTimer invokes a function's timer trigger now, at the virtual time,
+// with the trigger's payload, as FC's console tests a function with a
+// trigger's event: a monthly timer is driven without a month of virtual
+// time. function is the s.yaml resource or function name.
+func (c *Cloud) FireTimer(function, trigger string) error {
+	fn, ok := c.function(function)
+	if !ok {
+		return fmt.Errorf("no function %q", function)
+	}
+	for _, t := range fn.Triggers {
+		if t.Name != trigger || t.Type != "timer" {
+			continue
+		}
+		ev := timers.TimerEvent{TriggerTime: c.Clock.Now().UTC().Format(time.RFC3339), TriggerName: trigger, Payload: t.Timer.Payload}
+		c.Runtime.InvokeAsync(fn.Name, ev.JSON(), fcrt.InvokeOptions{Trigger: trigger})
+		return nil
+	}
+	return fmt.Errorf("function %s has no timer trigger %q", fn.Name, trigger)
+}
+
 // SetTriggerEnabled turns one trigger of a function (by s.yaml resource or
 // function name) on or off, e.g. to prove that another delivery path alone works.
 func (c *Cloud) SetTriggerEnabled(function, trigger string, enabled bool) error {

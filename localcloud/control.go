@@ -182,6 +182,20 @@ func (c *Cloud) control(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, 200, req)
+	case "POST timers/fire":
+		var req struct {
+			Function string `json:"function"`
+			Trigger  string `json:"trigger"`
+		}
+		if err := decodeStrict(r, &req); err != nil {
+			controlError(w, 400, "%v", err)
+			return
+		}
+		if err := c.FireTimer(req.Function, req.Trigger); err != nil {
+			controlError(w, 404, "%v", err)
+			return
+		}
+		writeJSON(w, 200, req)
 	case "GET world":
 		writeJSON(w, 200, c.ECS.World())
 	case "GET sls/index-delay":

@@ -269,6 +269,38 @@ func TestReaperFortyDays(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, e.ingress("sg-web"), "8080/8080 10.0.0.0/16", "restored: %s", out)
 
+	// The monthly review (s.yaml's timer, on the 1st at 02:00 UTC, which the
+	// 40 days cross): each group's robot got its REJECTed probes by port and
+	// source (发现未授权的端口访问尝试); fired again this month, and
+	// redelivered, it sends nothing twice.
+	reviews := func() (n int, text string) {
+		for _, m := range c.DingTalk.Messages("ops") {
+			// sg-web's review, alone or in a digest
+			if strings.Contains(m.Text, "每月端口使用情况核查") && strings.Contains(m.Text, "tcp/23 ← 45.33.32.156") {
+				n++
+				text = m.Text
+			}
+		}
+		return n, text
+	}
+	n, text := reviews()
+	require.GreaterOrEqual(t, n, 1, "the monthly review was sent")
+	require.Contains(t, text, "发现未授权的端口访问尝试")
+	require.Contains(t, text, "tcp/23 ← 45.33.32.156")
+	var all string
+	for _, m := range c.DingTalk.Messages("ops") {
+		all += m.Text
+	}
+	require.Contains(t, all, "tcp/3306 ← 185.220.101.4", "sg-db's probes too")
+	require.NoError(t, c.FireTimer("reaper", "monthly-review")) // the monthly timer, fired now
+	lctest.Settle(t, c)
+	_, err = c.Advance(t.Context(), time.Minute) // past SLS's index delay on the virtual clock
+	require.NoError(t, err)
+	e.invokeTimer("monthly-review", `{"mode":"review"}`, c.Clock.Now())
+	lctest.Settle(t, c)
+	again, _ := reviews()
+	require.Equal(t, n, again, "one review per group and month")
+
 	// To day 40: the restored rule is a new, young rule; nothing else closes.
 	e.to(40, 2*time.Hour)
 	require.Len(t, e.records(ledger.KindClosure), 1)

@@ -1,7 +1,8 @@
 // Command reaper is the reaper function: it closes ingress rules that carried
 // no traffic, after an announcement and a grace period, never on missing
 // evidence. Triggers (s.yaml): the daily summary of the flow logs
-// ({"mode":"summary"}) and the daily run ({"mode":"sweep"}).
+// ({"mode":"summary"}) and the daily run ({"mode":"sweep"}); {"mode":"review"}
+// sends the monthly port review.
 package main
 
 import (
@@ -44,7 +45,7 @@ func newHandler(getenv func(string) string, log *slog.Logger) (*handler, error) 
 		return nil, err
 	}
 	cfg := reaperfn.Config{Summary: flowevidence.Summary{Project: w.Env.LedgerProject, Logstore: cmp.Or(getenv("SUMMARY_LOGSTORE"), "flow-summary")}}
-	cfg.RoleName, cfg.Regions, cfg.Logger, cfg.Buttons = w.Env.RoleName, w.Env.Regions, log, w.Buttons(getenv)
+	cfg.RoleName, cfg.Regions, cfg.Logger, cfg.Buttons, cfg.Lang = w.Env.RoleName, w.Env.Regions, log, w.Buttons(getenv), w.Lang
 	r, err := reaperfn.New(w.Env.Policy, cfg)
 	return &handler{wire: w, reaper: r, getenv: getenv}, err
 }

@@ -2,8 +2,9 @@
 // (shared/reaper), the evidence reader that hands each group's flow-log
 // evidence and lifecycle to it (flowevidence.Load and the ledger, once per
 // region and run), and the timer jobs beside the engine's sweep — the daily
-// summary ({"mode":"summary"}) — dispatched before the engine sees the
-// payload. The daily run is the engine's sweep ({"mode":"sweep"}).
+// summary ({"mode":"summary"}) and the monthly review ({"mode":"review"}) —
+// dispatched before the engine sees the payload. The daily run is the
+// engine's sweep ({"mode":"sweep"}).
 package reaperfn
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/porthygiene/porthygiene/shared/engine"
 	"github.com/porthygiene/porthygiene/shared/flowevidence"
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/notify"
 	"github.com/porthygiene/porthygiene/shared/observe"
 	"github.com/porthygiene/porthygiene/shared/policy"
 	"github.com/porthygiene/porthygiene/shared/reaper"
@@ -36,6 +38,8 @@ type Config struct {
 	// summarized (default 2: yesterday, and the day before if its run was
 	// missed).
 	SummaryDays int
+	// Lang is the monthly review's language (the robots', DINGTALK_LANG).
+	Lang notify.Lang
 }
 
 // Deps are one invocation's clients: the engine's, the log store of the
@@ -186,8 +190,12 @@ func timerMode(payload []byte) (trigger.TimerEvent, string) {
 // (the daily run) and everything else the engine handles.
 func (r *Reaper) Handle(ctx context.Context, deps Deps, payload []byte) (Result, error) {
 	t, mode := timerMode(payload)
-	if mode == "summary" {
+	switch mode {
+	case "summary", "review":
 		now, _ := clock.Decide(clock.Wall(ctx, r.cfg.Wall), t.TriggerTime, clock.Skew)
+		if mode == "review" {
+			return r.review(ctx, deps, now, r.cfg.Lang)
+		}
 		return r.summarize(ctx, deps, now)
 	}
 	ed := deps.Deps
