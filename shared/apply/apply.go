@@ -407,6 +407,9 @@ func (a *Applier) revoke(ctx context.Context, w Writer, st observe.State, steps 
 		}
 		ev := a.Event(f, st, ec, owner, kind, action, id)
 		ev.Actor = actor
+		if s.Kind == plan.Close {
+			ev.Ports = rulePorts(f.Rule)
+		}
 		out.Events = append(out.Events, ev)
 	}
 	return errors.Join(errs...)
@@ -435,9 +438,19 @@ func (a *Applier) lifecycle(s plan.Step, st observe.State, ec ledger.EventContex
 	day := m.Time.Format(time.DateOnly)
 	rec.ID = ledger.KeyedID(m.Time, strings.Join([]string{a.Function, st.Region, st.GroupID, f.RuleID, stage, l.AnnouncementID}, "/"))
 	ev := a.Event(f, st, ec, owner, kind, s.Note, rec.ID)
+	ev.Ports = rulePorts(f.Rule)
 	ev.ID = fmt.Sprintf("%s/%s/%s/%s/%s", a.Function, f.GroupID, f.RuleID, kind, cmp.Or(l.AnnouncementID, day))
 	ev.UndoCommand = ""
 	return rec, ev
+}
+
+// rulePorts is a rule's whole port range, for the reaper's messages (its
+// findings name no exposed port).
+func rulePorts(r rule.Rule) []notify.PortRange {
+	if !r.Protocol.HasPorts() {
+		return nil
+	}
+	return []notify.PortRange{{From: r.Ports.From, To: r.Ports.To}}
 }
 
 func (a *Applier) meta(st observe.State, ruleID string, ec ledger.EventContext) ledger.Meta {
