@@ -62,7 +62,9 @@ func start(t *testing.T, at time.Time) clients {
 	require.NoError(t, err)
 	d := &net.Dialer{Timeout: 2 * time.Second}
 	sls := slsapi.New(slsapi.Config{Endpoint: "http://" + c.Region() + ".log.aliyuncs.com",
-		Credentials: func() slsapi.Credentials { return slsapi.Credentials{AccessKeyID: op.AccessKeyID, AccessKeySecret: op.AccessKeySecret} },
+		Credentials: func() slsapi.Credentials {
+			return slsapi.Credentials{AccessKeyID: op.AccessKeyID, AccessKeySecret: op.AccessKeySecret}
+		},
 		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			DialContext: func(ctx context.Context, nw, _ string) (net.Conn, error) { return d.DialContext(ctx, nw, c.Addr()) }}}})
 	return clients{c, ec, fl, sls}
