@@ -126,10 +126,10 @@ type Function interface {
 	BeforeSweep(ctx context.Context, r *Run, region string, cl Cloud) error
 }
 
-// EvidenceReader is an optional step of a Function: after a group is
-// observed (and completed) and before it is planned, it reads what the
-// function's planner needs beyond the group's state into st.Evidence (the
-// reaper's flow-log summaries). A failure skips the group's plan and fails
+// EvidenceReader is an optional step of a Function: after a group's rules
+// are observed, before NeedsContext and Plan, it reads what the function's
+// planner needs beyond the group's state into st.Evidence (the reaper's
+// flow-log summaries). A failure skips the group's plan and fails
 // the run (FC retries it): a planner never decides on evidence it lacks.
 type EvidenceReader interface {
 	ReadEvidence(ctx context.Context, r *Run, st *observe.State) error
@@ -613,6 +613,14 @@ func (e *Engine) reconcile(ctx context.Context, r *Run, t target, cause apply.Ca
 	r.mu.Lock()
 	r.res.Groups = append(r.res.Groups, t.GroupID)
 	r.mu.Unlock()
+	// The evidence first: it tells the function whether the group needs its
+	// tags and decisions at all (the reaper's: only a group with a candidate
+	// or an open announcement does).
+	if er, ok := e.fn.(EvidenceReader); ok {
+		if err := er.ReadEvidence(ctx, r, &st); err != nil {
+			return &st, fmt.Errorf("%s: evidence of %s: %w", e.cfg.Name, st.GroupID, err)
+		}
+	}
 	if !st.Complete() {
 		if !e.fn.NeedsContext(&st, r.now) {
 			return &st, nil
@@ -622,11 +630,6 @@ func (e *Engine) reconcile(ctx context.Context, r *Run, t target, cause apply.Ca
 		r.apply.Cap.Prefetch(ctx)
 		if err := r.obs.Complete(ctx, cl, &st); err != nil {
 			return &st, fmt.Errorf("%s: %w", e.cfg.Name, err)
-		}
-	}
-	if er, ok := e.fn.(EvidenceReader); ok {
-		if err := er.ReadEvidence(ctx, r, &st); err != nil {
-			return &st, fmt.Errorf("%s: evidence of %s: %w", e.cfg.Name, st.GroupID, err)
 		}
 	}
 	p := e.fn.Plan(st, r.now)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/porthygiene/porthygiene/shared/decision"
 	"github.com/porthygiene/porthygiene/shared/exemption"
 	"github.com/porthygiene/porthygiene/shared/exposure"
 	"github.com/porthygiene/porthygiene/shared/observe"
@@ -147,9 +148,32 @@ func NewPlanner(pol *policy.Policy, s Settings) (*Planner, error) {
 // Settings are the planner's settings, defaults filled in.
 func (p *Planner) Settings() Settings { return p.s }
 
-// NeedsContext: the reaper always reads tags (modes, exemptions) and
-// decisions (keep, close).
-func (p *Planner) NeedsContext(*observe.State, time.Time) bool { return true }
+// NeedsContext reports whether the group's tags (modes, exemptions) and
+// decisions (keep, close) must be read: only when a rule could take a step —
+// one has an open announcement, or one is unused on the evidence alone
+// (judged without tags and decisions, which can only make it exempt). A
+// group without evidence, or whose rules are all used, unknown, young or
+// redundant, has nothing to do and costs no ledger read.
+func (p *Planner) NeedsContext(st *observe.State, now time.Time) bool {
+	ev, _ := st.Evidence.(*Evidence)
+	if ev == nil {
+		return false
+	}
+	if len(ev.Open) > 0 {
+		return true
+	}
+	bare := *st
+	bare.Tags, bare.Decisions = nil, decision.Set{}
+	for i, r := range bare.Rules {
+		if r.Direction != rule.Ingress || r.Policy == rule.Drop {
+			continue
+		}
+		if v, _ := p.base(bare, ev, i, now); v == Unused {
+			return true
+		}
+	}
+	return false
+}
 
 // Plan plans the lifecycle steps of one group.
 func (p *Planner) Plan(st observe.State, now time.Time) plan.Plan {

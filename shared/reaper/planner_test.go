@@ -170,7 +170,15 @@ func TestPlanGolden(t *testing.T) {
 			pl, err := reaper.NewPlanner(pol, reaper.Settings{})
 			require.NoError(t, err)
 			p := pl.Plan(st, now)
-			got := render(p, pl.Judge(st, now))
+			// Without its tags and decisions the engine plans nothing: a group
+			// that does not need them must have nothing to do.
+			bare := st
+			bare.Tags, bare.TagsKnown, bare.Decisions, bare.DecisionsKnown = nil, false, decision.Set{}, false
+			needs := pl.NeedsContext(&bare, now)
+			if !needs {
+				require.Empty(t, p.Steps, "NeedsContext said no, but the plan has steps")
+			}
+			got := render(p, pl.Judge(st, now)) + fmt.Sprintf("needs context: %v\n", needs)
 			golden := filepath.Join(dir, "plan.golden")
 			if *update {
 				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
