@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/porthygiene/porthygiene/localcloud"
 	"github.com/porthygiene/porthygiene/localcloud/lctest"
+	"github.com/porthygiene/porthygiene/shared/approve/approvetest"
 	"github.com/porthygiene/porthygiene/shared/fcapi"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/slsapi"
@@ -132,6 +134,8 @@ func (e *env) invokeTimer(name, payload string, at time.Time) {
 	require.NoError(e.t, err)
 }
 
+var linkRe = regexp.MustCompile(`https?://[^\s"'<>()\[\]\\]+`)
+
 // TestReaperFortyDays is the issue's scenario, day by day.
 func TestReaperFortyDays(t *testing.T) {
 	dir := t.TempDir()
@@ -140,7 +144,7 @@ func TestReaperFortyDays(t *testing.T) {
 	seed := localcloud.DefaultSeed()
 	// One SKIPDATA window on the bastion's ENI on day 10.
 	seed.Traffic = append(seed.Traffic, localcloud.TrafficPattern{ENI: "eni-bastion-1", LogStatus: "SKIPDATA", Days: []int{10}})
-	c := lctest.Start(t, localcloud.Options{Seed: seed, Env: map[string]string{"PORTHYGIENE_POLICY": pol}}, "reaper")
+	c := lctest.Start(t, localcloud.Options{Seed: seed, Env: map[string]string{"PORTHYGIENE_POLICY": pol, "APPROVE_SIGNING_KEY": "reaper-e2e-signing-key-0123456789"}}, "reaper", "approve")
 	e := &env{t: t, cloud: c, ecs: lctest.ECS(t, c), led: ledgerOf(c), day0: c.Clock.Now().UTC().Truncate(24 * time.Hour)}
 
 	web := e.ingress("sg-web")
@@ -173,14 +177,28 @@ func TestReaperFortyDays(t *testing.T) {
 	}
 	require.NotEmpty(t, c.DingTalk.Messages("ops"), "the announcements were sent")
 
-	// Day 32: the owner of 8443 clicks "keep"; day 33: 8081 changes.
-	rec := ledger.NewDecision(ledger.Meta{Time: c.Clock.Now(), Function: "approve", GroupID: "sg-web", Region: c.Region(), RuleID: r8443, EventID: "link-keep-8443"},
-		ledger.Decision{Action: "exempt", Target: "sg-web/" + r8443, By: "bob", Until: c.Clock.Now().Add(90 * 24 * time.Hour), Via: "dingtalk"})
-	require.NoError(t, e.led.Append(t.Context(), rec))
+	// The owner of 8443 clicks "keep" in the announcement (the approve
+	// function records the decision); day 33: 8081 changes.
+	keep := ""
+	for _, m := range c.DingTalk.Messages("ops") {
+		links := linkRe.FindAllString(m.Text, -1) // a digest carries the buttons as links
+		for _, b := range m.Buttons {
+			links = append(links, b.ActionURL)
+		}
+		for _, l := range links {
+			if strings.Contains(l, "r="+r8443) && strings.Contains(l, "a=keep") {
+				keep = l
+			}
+		}
+	}
+	require.NotEmpty(t, keep, "the announcement of 8443 has a keep button")
+	status, page, err := approvetest.Click(t.Context(), nil, keep, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status, "%s", page)
 	e.to(33, 2*time.Hour)
 	mod := ecs.CreateModifySecurityGroupRuleRequest()
 	mod.RegionId, mod.SecurityGroupId, mod.SecurityGroupRuleId, mod.PortRange = c.Region(), "sg-web", r8081, "8081/8082"
-	_, err := e.ecs.ModifySecurityGroupRule(mod)
+	_, err = e.ecs.ModifySecurityGroupRule(mod)
 	require.NoError(t, err)
 
 	// Day 35: 3306 saw traffic from day 33 (the seed), 8081 changed, 8443 kept: cancelled.
@@ -256,9 +274,9 @@ func TestReaperFortyDays(t *testing.T) {
 			young: verdict[young], r8443: verdict[r8443], r8081: verdict[r8081]}, "%s", out)
 	require.Contains(t, reason[r6379], "eni-cache-1 no-flow-log")
 	require.Contains(t, reason[r2222], "eni-bastion-1 skipdata")
-	page, err := os.ReadFile(htmlFile)
+	html, err := os.ReadFile(htmlFile)
 	require.NoError(t, err)
-	require.Contains(t, string(page), "45.33.32.156", "the REJECTed probes are in the review")
+	require.Contains(t, string(html), "45.33.32.156", "the REJECTed probes are in the review")
 	out, err = exec.Command(cli, "reaper", "report", "--endpoints", epFile).Output()
 	require.NoError(t, err, "%s", out)
 	require.Regexp(t, `probe\s+cn-hangzhou\s+sg-web\s+tcp/23\s+45\.33\.32\.156`, string(out))
