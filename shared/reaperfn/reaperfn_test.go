@@ -79,13 +79,15 @@ func newRig(t *testing.T) *rig {
 	require.NoError(t, err)
 	d := &net.Dialer{Timeout: 2 * time.Second}
 	sls := slsapi.New(slsapi.Config{Endpoint: "http://" + c.Region() + ".log.aliyuncs.com", RetryTimeout: 200 * time.Millisecond,
-		Credentials: func() slsapi.Credentials { return slsapi.Credentials{AccessKeyID: op.AccessKeyID, AccessKeySecret: op.AccessKeySecret} },
+		Credentials: func() slsapi.Credentials {
+			return slsapi.Credentials{AccessKeyID: op.AccessKeyID, AccessKeySecret: op.AccessKeySecret}
+		},
 		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			DialContext: func(ctx context.Context, nw, _ string) (net.Conn, error) { return d.DialContext(ctx, nw, c.Addr()) }}}})
 	led := ledger.New(sls, "ledger", "ledger")
 	r := &rig{c: c, led: led, sum: flowevidence.Summary{Project: "ledger", Logstore: "flow-summary"}, now: now}
 	r.deps = reaperfn.Deps{
-		Deps: engine.Deps{Cloud: func(string) (engine.Cloud, error) { return ec, nil }, Ledger: led, Notifier: &notifier{}},
+		Deps:  engine.Deps{Cloud: func(string) (engine.Cloud, error) { return ec, nil }, Ledger: led, Notifier: &notifier{}},
 		Store: sls, FlowLogs: func(string) (flowevidence.FlowLogs, error) { return fl, nil },
 	}
 	return r
