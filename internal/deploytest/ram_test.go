@@ -218,7 +218,9 @@ func TestRolePolicyShape(t *testing.T) {
 			case strings.HasPrefix(a, "ecs:"):
 				want = []string{ecsGroupsARN}
 			case a == "log:GetCursorOrData":
-				want = []string{trailARN}
+				// The SLS trigger's range, and the notifier's budget read
+				// by cursor from the ledger.
+				want = []string{ledgerARN, trailARN}
 			case a == "log:PostLogStoreLogs":
 				want = []string{ledgerARN, summaryARN}
 			case a == "log:GetLogStoreLogs":
