@@ -104,8 +104,13 @@ func (r *rig) covered(t *testing.T, day time.Time, days int) {
 	}
 }
 
+// handle runs the reaper at at. The virtual clock moves a minute first:
+// runs are a day apart, so what the last one wrote is searchable (SLS's
+// index delay has passed on the virtual clock).
 func (r *rig) handle(t *testing.T, at time.Time, payload string, maxCloses int) (reaperfn.Result, error) {
 	t.Helper()
+	_, err := r.c.Advance(t.Context(), time.Minute)
+	require.NoError(t, err)
 	rp, err := reaperfn.New(mustPolicy(t), reaperfn.Config{Config: engine.Config{Regions: []string{"cn-hangzhou"}, Wall: func() time.Time { return at }},
 		Settings: reaper.Settings{MaxCloses: maxCloses}, Summary: r.sum})
 	require.NoError(t, err)
@@ -122,6 +127,8 @@ func mustPolicy(t *testing.T) *policy.Policy {
 
 func (r *rig) records(t *testing.T, k ledger.Kind) int {
 	t.Helper()
+	_, err := r.c.Advance(t.Context(), time.Minute) // past SLS's index delay
+	require.NoError(t, err)
 	recs, err := r.led.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{k}})
 	require.NoError(t, err)
 	seen := map[string]bool{}
