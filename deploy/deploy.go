@@ -48,6 +48,26 @@ type Vars struct {
 	LedgerLogstore string // ${LEDGER_LOGSTORE}
 	TrailProject   string // ${ACTIONTRAIL_PROJECT}
 	TrailLogstore  string // ${ACTIONTRAIL_LOGSTORE}
+	// FlowLogProject and FlowLogLogstore are where the VPC flow logs the
+	// reaper reads are delivered (${FLOWLOG_PROJECT}, ${FLOWLOG_LOGSTORE};
+	// default vpc-flowlog and flowlog, as the script's).
+	FlowLogProject, FlowLogLogstore string
+}
+
+// Defaults of the flow-log placeholders (scripts/create-ram-role.sh).
+const (
+	DefaultFlowLogProject  = "vpc-flowlog"
+	DefaultFlowLogLogstore = "flowlog"
+)
+
+func (v Vars) withDefaults() Vars {
+	if v.FlowLogProject == "" {
+		v.FlowLogProject = DefaultFlowLogProject
+	}
+	if v.FlowLogLogstore == "" {
+		v.FlowLogLogstore = DefaultFlowLogLogstore
+	}
+	return v
 }
 
 // ErrInvalid marks a value the script would refuse.
@@ -66,6 +86,7 @@ var (
 // Validate checks every value as the script does; the error names each bad
 // one and wraps ErrInvalid.
 func (v Vars) Validate() error {
+	v = v.withDefaults()
 	var errs []error
 	for _, c := range []struct {
 		name, value string
@@ -78,6 +99,8 @@ func (v Vars) Validate() error {
 		{"LEDGER_LOGSTORE", v.LedgerLogstore, logstoreRE, "an SLS logstore name"},
 		{"ACTIONTRAIL_PROJECT", v.TrailProject, projectRE, "an SLS project name"},
 		{"ACTIONTRAIL_LOGSTORE", v.TrailLogstore, logstoreRE, "an SLS logstore name"},
+		{"FLOWLOG_PROJECT", v.FlowLogProject, projectRE, "an SLS project name"},
+		{"FLOWLOG_LOGSTORE", v.FlowLogLogstore, logstoreRE, "an SLS logstore name"},
 	} {
 		if !c.re.MatchString(c.value) {
 			errs = append(errs, fmt.Errorf("%s=%q is not a valid value (%s)", c.name, c.value, c.want))
@@ -100,6 +123,7 @@ func (v Vars) Policy() (string, error) {
 	if err := v.Validate(); err != nil {
 		return "", err
 	}
+	v = v.withDefaults()
 	doc := strings.NewReplacer(
 		"${ACCOUNT_ID}", v.AccountID,
 		"${REGION}", v.Region,
@@ -107,6 +131,8 @@ func (v Vars) Policy() (string, error) {
 		"${LEDGER_LOGSTORE}", v.LedgerLogstore,
 		"${ACTIONTRAIL_PROJECT}", v.TrailProject,
 		"${ACTIONTRAIL_LOGSTORE}", v.TrailLogstore,
+		"${FLOWLOG_PROJECT}", v.FlowLogProject,
+		"${FLOWLOG_LOGSTORE}", v.FlowLogLogstore,
 	).Replace(strings.TrimRight(policyTemplate, "\n"))
 	if p := leftoverRE.FindString(doc); p != "" {
 		return "", fmt.Errorf("%s has a placeholder %s that Vars does not fill", PolicyFile, p)

@@ -32,6 +32,7 @@ import (
 	"github.com/porthygiene/porthygiene/localcloud/stats"
 	"github.com/porthygiene/porthygiene/localcloud/timers"
 	"github.com/porthygiene/porthygiene/localcloud/vclock"
+	"github.com/porthygiene/porthygiene/localcloud/vpc"
 )
 
 // Options configure a Cloud. Only Config (the s.yaml path) is needed to run
@@ -123,6 +124,8 @@ type Cloud struct {
 	// ActionTrail serves the trails (DescribeTrails, GetTrailStatus); every
 	// successful ECS write is delivered to the logstore of each one logging.
 	ActionTrail *actiontrail.Server
+	// VPC serves DescribeFlowLogs over the seed's flow logs.
+	VPC *vpc.Server
 	// Bus is the default region's EventBridge default bus; BusOf gives any
 	// region's. Like the cloud's, each region's default bus receives only the
 	// events of that region and delivers only to that region's rules (the
@@ -135,6 +138,12 @@ type Cloud struct {
 	signingKey string
 	region     string
 	seed       Seed
+	start      time.Time // the virtual clock's start
+
+	// traffic is the seed's steady traffic, written up to trafficAt (under
+	// advanceMu; flowlogs.go).
+	traffic   []TrafficPattern
+	trafficAt time.Time
 
 	ln   net.Listener
 	srv  *http.Server
@@ -166,6 +175,7 @@ type Endpoints struct {
 	FCEndpoint      string        `json:"fcEndpoint"`
 	RAMEndpoint     string        `json:"ramEndpoint"`
 	TrailEndpoint   string        `json:"actiontrailEndpoint"`
+	VPCEndpoint     string        `json:"vpcEndpoint"`
 	HTTPProxy       string        `json:"httpProxy"`
 	Ledger          LedgerAddr    `json:"ledger"`
 	Trail           LedgerAddr    `json:"actiontrail"`
@@ -253,6 +263,9 @@ func Start(opts Options) (*Cloud, error) {
 	c.SLS = sls.New(sls.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, IndexDelay: opts.slsIndexDelay()})
 	c.RAM = ram.New(ram.Config{Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Clock: c.Clock, AccountID: auth.AccountID})
 	c.ActionTrail = actiontrail.NewServer(actiontrail.ServerConfig{Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Clock: c.Clock, AccountID: auth.AccountID})
+	c.VPC = vpc.NewServer(vpc.ServerConfig{Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Clock: c.Clock})
+	c.start = c.Clock.Now().UTC()
+	c.trafficAt = c.start
 	c.DingTalk = dingtalk.New(dingtalk.Config{Clock: c.Clock, Stats: c.Stats, Faults: c.Faults})
 	c.Runtime = fcrt.New(fcrt.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, AccountID: auth.AccountID, LogDir: opts.LogDir})
 	c.FC = fcapi.New(fcapi.Config{Auth: c.Auth, Runtime: c.Runtime, Clock: c.Clock, Stats: c.Stats, Faults: c.Faults,
@@ -356,6 +369,9 @@ func (c *Cloud) load(s Seed) error {
 			return err
 		}
 	}
+	if err := c.loadFlowLogs(s); err != nil {
+		return err
+	}
 	robots := s.Robots
 	if len(robots) == 0 {
 		robots = []dingtalk.Robot{{Name: "ops", AccessToken: "local-ops-token", Secret: "SEClocal-ops-secret", Keywords: []string{"porthygiene"}}}
@@ -402,6 +418,7 @@ func (c *Cloud) functionEnv() map[string]string {
 	robots, _ := json.Marshal(c.robotAddrs())
 	return map[string]string{
 		"ECS_ENDPOINT":    c.URL(),
+		"VPC_ENDPOINT":    c.URL(), // VPC's RPC API, routed by its version
 		"SLS_ENDPOINT":    "http://" + c.region + ".log.aliyuncs.com",
 		"FCAPI_ENDPOINT":  c.URL(), // the FC API (the sweep's fan-out), routed by path
 		"DINGTALK_ROBOTS": string(robots),
@@ -514,10 +531,36 @@ func (c *Cloud) registerFunction(fn sconfig.Function) error {
 			return err
 		}
 	}
+	// So does the reaper's summary logstore (setup creates it beside the ledger).
+	if p, ls := env["LEDGER_PROJECT"], env["SUMMARY_LOGSTORE"]; p != "" && ls != "" {
+		if err := c.ensureLogstore(p, ls, true); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 func (c *Cloud) triggerKey(fn, trigger string) string { return fn + "/" + trigger }
+
+// FireTimer invokes a function's timer trigger now, at the virtual time,
+// with the trigger's payload, as FC's console tests a function with a
+// trigger's event: a monthly timer is driven without a month of virtual
+// time. function is the s.yaml resource or function name.
+func (c *Cloud) FireTimer(function, trigger string) error {
+	fn, ok := c.function(function)
+	if !ok {
+		return fmt.Errorf("no function %q", function)
+	}
+	for _, t := range fn.Triggers {
+		if t.Name != trigger || t.Type != "timer" {
+			continue
+		}
+		ev := timers.TimerEvent{TriggerTime: c.Clock.Now().UTC().Format(time.RFC3339), TriggerName: trigger, Payload: t.Timer.Payload}
+		c.Runtime.InvokeAsync(fn.Name, ev.JSON(), fcrt.InvokeOptions{Trigger: trigger})
+		return nil
+	}
+	return fmt.Errorf("function %s has no timer trigger %q", fn.Name, trigger)
+}
 
 // SetTriggerEnabled turns one trigger of a function (by s.yaml resource or
 // function name) on or off, e.g. to prove that another delivery path alone works.
@@ -706,11 +749,17 @@ func (c *Cloud) Advance(ctx context.Context, d time.Duration) (time.Time, error)
 		if !ok || next.After(target) {
 			break
 		}
+		if err := c.writeTraffic(next); err != nil {
+			return c.Clock.Now(), err
+		}
 		c.Clock.Set(next)
 		c.Timers.AdvanceTo(next)
 		if err := c.Settle(ctx); err != nil {
 			return c.Clock.Now(), err
 		}
+	}
+	if err := c.writeTraffic(target); err != nil {
+		return c.Clock.Now(), err
 	}
 	c.Clock.Set(target)
 	c.Timers.AdvanceTo(target)
@@ -723,7 +772,7 @@ func (c *Cloud) Endpoints() Endpoints {
 		Addr: c.addr, Region: c.region, AccountID: auth.AccountID,
 		AccessKeyID: c.operator.AccessKeyID, AccessKeySecret: c.operator.AccessKeySecret, UserName: c.operator.Identity.UserName,
 		ECSEndpoint: c.URL(), SLSEndpoint: "http://" + c.region + ".log.aliyuncs.com", FCEndpoint: c.URL(), HTTPProxy: c.URL(),
-		RAMEndpoint: c.URL(), TrailEndpoint: c.URL(),
+		RAMEndpoint: c.URL(), TrailEndpoint: c.URL(), VPCEndpoint: c.URL(),
 		Trail:  LedgerAddr{Project: c.trailProject, Logstore: c.trailLogstore},
 		Robots: c.robotAddrs(),
 	}

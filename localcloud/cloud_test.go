@@ -41,6 +41,8 @@ func TestLocalFromAnotherProcess(t *testing.T) {
 	require.NoError(t, err)
 	approveDir, err := lctest.Build("approve")
 	require.NoError(t, err)
+	reaperDir, err := lctest.Build("reaper")
+	require.NoError(t, err)
 	bin := filepath.Join(t.TempDir(), "porthygiene")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/porthygiene")
 	build.Dir = lctest.RepoRoot()
@@ -49,7 +51,7 @@ func TestLocalFromAnotherProcess(t *testing.T) {
 
 	epFile := filepath.Join(t.TempDir(), "endpoints.json")
 	cmd := exec.Command(bin, "local", "--addr", "127.0.0.1:0", "--endpoints-file", epFile,
-		"--config", filepath.Join(lctest.RepoRoot(), "s.yaml"), "--code-dir", "guard="+guardDir, "--code-dir", "approve="+approveDir)
+		"--config", filepath.Join(lctest.RepoRoot(), "s.yaml"), "--code-dir", "guard="+guardDir, "--code-dir", "approve="+approveDir, "--code-dir", "reaper="+reaperDir)
 	cmd.Env = append(os.Environ(), "DINGTALK_ROBOTS=", "ECS_ENDPOINT=")
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)

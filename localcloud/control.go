@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/porthygiene/porthygiene/localcloud/fcrt"
 	"github.com/porthygiene/porthygiene/localcloud/ram"
 	"github.com/porthygiene/porthygiene/localcloud/sls"
+	"github.com/porthygiene/porthygiene/localcloud/vpc"
 )
 
 // ServeHTTP routes one request: the control API, SLS (by host, direct or as an
@@ -51,7 +51,7 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // rpc routes a POP RPC request by its host, else by its API version: RAM
 // (ram.aliyuncs.com, 2015-05-01), ActionTrail (actiontrail.<region>.aliyuncs.com,
-// 2020-07-06), else ECS.
+// 2020-07-06), VPC (vpc.<region>.aliyuncs.com, 2016-04-28), else ECS.
 func (c *Cloud) rpc(host string, w http.ResponseWriter, r *http.Request) {
 	version := ""
 	if err := r.ParseForm(); err == nil { // a malformed form is ECS's to refuse
@@ -62,6 +62,8 @@ func (c *Cloud) rpc(host string, w http.ResponseWriter, r *http.Request) {
 		c.RAM.ServeHTTP(w, r)
 	case strings.HasPrefix(host, "actiontrail.") && strings.HasSuffix(host, ".aliyuncs.com"), version == actiontrail.APIVersion:
 		c.ActionTrail.ServeHTTP(w, r)
+	case strings.HasPrefix(host, "vpc.") && strings.HasSuffix(host, ".aliyuncs.com"), version == vpc.APIVersion:
+		c.VPC.ServeHTTP(w, r)
 	default:
 		c.ECS.ServeHTTP(w, r)
 	}
@@ -180,6 +182,20 @@ func (c *Cloud) control(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, 200, req)
+	case "POST timers/fire":
+		var req struct {
+			Function string `json:"function"`
+			Trigger  string `json:"trigger"`
+		}
+		if err := decodeStrict(r, &req); err != nil {
+			controlError(w, 400, "%v", err)
+			return
+		}
+		if err := c.FireTimer(req.Function, req.Trigger); err != nil {
+			controlError(w, 404, "%v", err)
+			return
+		}
+		writeJSON(w, 200, req)
 	case "GET world":
 		writeJSON(w, 200, c.ECS.World())
 	case "GET sls/index-delay":
@@ -273,67 +289,9 @@ func (c *Cloud) InjectTraffic(flows []Traffic) (int, error) {
 			}
 			window = d
 		}
-		status := strings.ToUpper(f.LogStatus)
-		if status == "" {
-			status = "OK"
-		}
-		contents := [][2]string{
-			{"version", "1"}, {"account-id", auth.AccountID}, {"region", eni.RegionID},
-			{"vpc-id", eni.VpcID}, {"vswitch-id", eni.VSwitchID}, {"eni-id", eni.ID}, {"vm-id", eni.InstanceID},
-			{"start", strconv.FormatInt(now.Add(-window).Unix(), 10)}, {"end", strconv.FormatInt(now.Unix(), 10)},
-			{"log-status", status},
-		}
-		switch status {
-		case "NODATA", "SKIPDATA":
-			// No flow in the window: the flow fields are "-", as VPC writes them.
-			for _, k := range []string{"srcaddr", "srcport", "dstaddr", "dstport", "protocol", "direction", "packets", "bytes", "action", "tcp-flags"} {
-				contents = append(contents, [2]string{k, "-"})
-			}
-		case "OK":
-			proto := strings.ToLower(f.Protocol)
-			if proto == "" {
-				proto = "tcp"
-			}
-			num, ok := protoNumbers[proto]
-			if !ok {
-				return 0, fmt.Errorf("traffic[%d]: protocol %q: want tcp, udp or icmp", i, f.Protocol)
-			}
-			dir := f.Direction
-			if dir == "" {
-				dir = "in"
-			}
-			if dir != "in" && dir != "out" {
-				return 0, fmt.Errorf("traffic[%d]: direction %q: want in or out", i, f.Direction)
-			}
-			src, dst := f.SrcAddr, f.DstAddr
-			local := eni.PrimaryIP.String()
-			if dir == "in" && dst == "" {
-				dst = local
-			}
-			if dir == "out" && src == "" {
-				src = local
-			}
-			remoteStr, port, secDir := src, f.DstPort, "ingress"
-			if dir == "out" {
-				remoteStr, secDir = dst, "egress"
-			}
-			remote, err := netip.ParseAddr(remoteStr)
-			if err != nil {
-				return 0, fmt.Errorf("traffic[%d]: remote address %q: %v", i, remoteStr, err)
-			}
-			action := "REJECT"
-			if c.ECS.Decide(eni.ID, secDir, proto, port, remote) {
-				action = "ACCEPT"
-			}
-			packets, bytes := max(f.Packets, 1), max(f.Bytes, 60)
-			contents = append(contents,
-				[2]string{"srcaddr", src}, [2]string{"srcport", strconv.Itoa(f.SrcPort)},
-				[2]string{"dstaddr", dst}, [2]string{"dstport", strconv.Itoa(f.DstPort)},
-				[2]string{"protocol", num}, [2]string{"direction", dir},
-				[2]string{"packets", strconv.Itoa(packets)}, [2]string{"bytes", strconv.Itoa(bytes)},
-				[2]string{"action", action}, [2]string{"tcp-flags", "2"}, [2]string{"traffic_path", "0"})
-		default:
-			return 0, fmt.Errorf("traffic[%d]: logStatus %q: want OK, NODATA or SKIPDATA", i, f.LogStatus)
+		contents, err := c.flowRecord(eni, f, now, window)
+		if err != nil {
+			return 0, fmt.Errorf("traffic[%d]: %w", i, err)
 		}
 		d := dest{fl.ProjectName, fl.LogStoreName}
 		batches[d] = append(batches[d], sls.Log{Time: now, Contents: contents})

@@ -23,8 +23,13 @@ type Seed struct {
 	Regions []ecs.Region `json:"Regions,omitempty"`
 	// Projects are SLS projects and logstores to create.
 	Projects []SeedProject `json:"Projects,omitempty"`
-	// FlowLogs send the traffic of ENIs to a logstore.
+	// FlowLogs send the traffic of ENIs to a logstore; VPC's DescribeFlowLogs
+	// lists them.
 	FlowLogs []FlowLog `json:"FlowLogs,omitempty"`
+	// Traffic is steady traffic that localcloud writes as flow records into
+	// the flow log covering each ENI while the virtual clock moves
+	// (flowlogs.go): the evidence the reaper reads.
+	Traffic []TrafficPattern `json:"Traffic,omitempty"`
 	// Robots are the DingTalk robots the sink accepts; default one "ops" robot.
 	Robots []dingtalk.Robot `json:"Robots,omitempty"`
 	// Operator is the RAM user whose keys the endpoints file hands out; keys
@@ -74,6 +79,17 @@ type FlowLog struct {
 	ResourceID   string `json:"ResourceId"`
 	ProjectName  string `json:"ProjectName"`
 	LogStoreName string `json:"LogStoreName"`
+	// The fields below are DescribeFlowLogs's; all optional.
+	FlowLogName string `json:"FlowLogName,omitempty"`
+	Description string `json:"Description,omitempty"`
+	// Status is Active (default), Activating or Inactive; only an Active
+	// flow log writes records.
+	Status string `json:"Status,omitempty"`
+	// CreationTime (RFC 3339) is when the flow log was created; default the
+	// virtual clock's start. It writes no record dated before it.
+	CreationTime string `json:"CreationTime,omitempty"`
+	// TrafficType is All (default), Allow or Drop: which records it writes.
+	TrafficType string `json:"TrafficType,omitempty"`
 }
 
 // SeedUser is a RAM user with an AccessKey pair.

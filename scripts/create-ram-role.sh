@@ -19,6 +19,8 @@
 #   LEDGER_LOGSTORE       ledger logstore (ledger)
 #   ACTIONTRAIL_PROJECT   SLS project ActionTrail delivers to (porthygiene-actiontrail)
 #   ACTIONTRAIL_LOGSTORE  its logstore (actiontrail_porthygiene)
+#   FLOWLOG_PROJECT       SLS project the VPC flow logs go to (vpc-flowlog; the reaper reads it)
+#   FLOWLOG_LOGSTORE      its logstore (flowlog)
 #   ALIYUN_PROFILE        aliyun CLI profile (the CLI's current one when empty)
 #   ALIYUN_CLI            the aliyun CLI command (aliyun)
 #
@@ -58,6 +60,8 @@ ledger_project="${LEDGER_PROJECT:-porthygiene-ledger}"
 ledger_logstore="${LEDGER_LOGSTORE:-ledger}"
 trail_project="${ACTIONTRAIL_PROJECT:-porthygiene-actiontrail}"
 trail_logstore="${ACTIONTRAIL_LOGSTORE:-actiontrail_porthygiene}"
+flowlog_project="${FLOWLOG_PROJECT:-vpc-flowlog}"
+flowlog_logstore="${FLOWLOG_LOGSTORE:-flowlog}"
 cli="${ALIYUN_CLI:-aliyun}"
 profile_args=()
 if [[ -n "${ALIYUN_PROFILE:-}" ]]; then
@@ -108,6 +112,8 @@ check LEDGER_PROJECT "$ledger_project" '^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$' "an S
 check ACTIONTRAIL_PROJECT "$trail_project" '^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$' "an SLS project name"
 check LEDGER_LOGSTORE "$ledger_logstore" '^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$' "an SLS logstore name"
 check ACTIONTRAIL_LOGSTORE "$trail_logstore" '^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$' "an SLS logstore name"
+check FLOWLOG_PROJECT "$flowlog_project" '^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$' "an SLS project name"
+check FLOWLOG_LOGSTORE "$flowlog_logstore" '^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$' "an SLS logstore name"
 
 # render replaces the ${NAME} placeholders of the policy template.
 render() {
@@ -119,6 +125,8 @@ render() {
 	doc="${doc//'${LEDGER_LOGSTORE}'/"$ledger_logstore"}"
 	doc="${doc//'${ACTIONTRAIL_PROJECT}'/"$trail_project"}"
 	doc="${doc//'${ACTIONTRAIL_LOGSTORE}'/"$trail_logstore"}"
+	doc="${doc//'${FLOWLOG_PROJECT}'/"$flowlog_project"}"
+	doc="${doc//'${FLOWLOG_LOGSTORE}'/"$flowlog_logstore"}"
 	if [[ "$doc" == *'${'* ]]; then
 		die "$1 has a placeholder this script does not know"
 	fi

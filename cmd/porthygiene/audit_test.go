@@ -69,7 +69,7 @@ func TestAuditDemoWorld(t *testing.T) {
 		rep := decodeAudit(t, stdout)
 		require.Equal(t, "default.yaml", rep.Policy)
 		require.Equal(t, "team", rep.OwnerTag)
-		require.Equal(t, []auditRegion{{Region: "cn-hangzhou", Groups: 4, Rules: 5}}, rep.Regions)
+		require.Equal(t, []auditRegion{{Region: "cn-hangzhou", Groups: 5, Rules: 7}}, rep.Regions)
 
 		// The only exposure of the demo world: RDP to the world.
 		require.Len(t, rep.Findings, 1, "findings: %+v", rep.Findings)
@@ -88,8 +88,8 @@ func TestAuditDemoWorld(t *testing.T) {
 		require.Empty(t, rep.Exempted)
 
 		tot := rep.Totals
-		require.Equal(t, 4, tot.Groups)
-		require.Equal(t, 5, tot.Rules)
+		require.Equal(t, 5, tot.Groups)
+		require.Equal(t, 7, tot.Rules)
 		require.Equal(t, 1, tot.Findings)
 		require.Equal(t, 1, tot.GroupsWithFindings)
 		require.Equal(t, []auditCount{{Name: "rdp", Findings: 1, Groups: 1, Severity: "critical"}}, tot.ByService)
@@ -103,7 +103,7 @@ func TestAuditDemoWorld(t *testing.T) {
 	t.Run("Text", func(t *testing.T) {
 		code, stdout, stderr := runCLI(t, "audit", "--endpoints", ep)
 		require.Equal(t, 0, code, "findings do not fail the audit; stderr: %s", stderr)
-		require.Contains(t, stdout, "4 groups, 5 rules: 1 findings in 1 groups, 0 exempted")
+		require.Contains(t, stdout, "5 groups, 7 rules: 1 findings in 1 groups, 0 exempted")
 		require.Regexp(t, `critical\s+cn-hangzhou\s+sg-legacy \(legacy-windows\)\s+\S+\s+tcp/3389\s+rdp\s+0\.0\.0\.0/0`, stdout)
 		require.Contains(t, stdout, "by service:  rdp 1")
 		require.NotContains(t, stdout, "sg-web")
@@ -143,7 +143,7 @@ func TestAuditDemoWorld(t *testing.T) {
 	t.Run("ProgressAlways", func(t *testing.T) {
 		code, _, stderr := runCLI(t, "audit", "--endpoints", ep, "--json", "--progress", "always")
 		require.Equal(t, 0, code, "stderr: %s", stderr)
-		require.Contains(t, stderr, "4/4 groups")
+		require.Contains(t, stderr, "5/5 groups")
 		require.Contains(t, stderr, "[##############################]")
 	})
 }
@@ -355,7 +355,7 @@ func TestAuditRegions(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "audit", "--endpoints", ep, "--json", "--region", "cn-hangzhou, cn-shanghai")
 	require.Equal(t, 0, code, "stderr: %s", stderr)
 	rep := decodeAudit(t, stdout)
-	require.Equal(t, []auditRegion{{"cn-hangzhou", 4, 5}, {"cn-shanghai", 1, 2}}, rep.Regions)
+	require.Equal(t, []auditRegion{{"cn-hangzhou", 5, 7}, {"cn-shanghai", 1, 2}}, rep.Regions)
 	require.Len(t, rep.Findings, 3)
 	require.Equal(t, []auditCount{
 		{Name: "cn-shanghai", Findings: 2, Groups: 1, Severity: "critical"},

@@ -42,7 +42,11 @@ type conn struct {
 	user   string // who the operator is, for the ledger
 	ecs    *ecsapi.Client
 	ledger *ledger.Ledger // nil when no ledger is configured
-	sls    *slsapi.Client
+	// ledgerProject is the ledger's SLS project (the reaper's summaries are there too).
+	ledgerProject string
+	sls           *slsapi.Client
+	// timeURL is localcloud's virtual clock (GET → {"now"}); "" for a real account.
+	timeURL string
 	// creds and the RAM and ActionTrail endpoints ("" for the public ones),
 	// for setup's account checks.
 	creds                      ecsapi.Credentials
@@ -74,6 +78,7 @@ func (f *cloudFlags) open(env *cliEnv, needLedger bool) (*conn, error) {
 		ecsEndpoint, slsEP string
 		ramEP, trailEP     string
 		region, user       = f.region, ""
+		timeURL            string
 		project, logstore  = f.ledgerProject, f.ledgerLogstore
 		httpClient         *http.Client
 	)
@@ -91,6 +96,9 @@ func (f *cloudFlags) open(env *cliEnv, needLedger bool) (*conn, error) {
 		}
 		creds = ecsapi.Credentials{AccessKeyID: ep.AccessKeyID, AccessKeySecret: ep.AccessKeySecret}
 		ecsEndpoint, slsEP, user = ep.ECSEndpoint, ep.SLSEndpoint, ep.UserName
+		if ep.Addr != "" {
+			timeURL = "http://" + ep.Addr + "/_localcloud/clock"
+		}
 		ramEP, trailEP = ep.RAMEndpoint, ep.TrailEndpoint
 		region = cmp.Or(region, ep.Region)
 		project, logstore = cmp.Or(project, ep.Ledger.Project), cmp.Or(logstore, ep.Ledger.Logstore)
@@ -134,9 +142,9 @@ func (f *cloudFlags) open(env *cliEnv, needLedger bool) (*conn, error) {
 		HTTPClient:  httpClient,
 		Credentials: func() slsapi.Credentials { return creds },
 	})
-	c := &conn{region: region, user: user, ecs: ec, sls: sls, creds: creds, ramEndpoint: ramEP, trailEndpoint: trailEP}
+	c := &conn{region: region, user: user, ecs: ec, sls: sls, creds: creds, ramEndpoint: ramEP, trailEndpoint: trailEP, timeURL: timeURL}
 	if project != "" && logstore != "" {
-		c.ledger = ledger.New(sls, project, logstore)
+		c.ledger, c.ledgerProject = ledger.New(sls, project, logstore), project
 	}
 	return c, nil
 }

@@ -143,8 +143,10 @@ func TestExplain(t *testing.T) {
 		require.Contains(t, stdout, "i-web-1 tcp/8080 from 8.8.8.8: DENIED")
 		require.Regexp(t, `denied by sg-web sgr-\S+: priority 1 drop tcp 8000/9000 from 8\.8\.0\.0/16 \("block google"\)`, stdout)
 		require.Regexp(t, `1\. sg-web sgr-\S+: priority 1 drop tcp 8000/9000 from 8\.8\.0\.0/16 \("block google"\) — decides`, stdout)
-		require.Regexp(t, `2\. sg-web sgr-\S+: priority 1 accept tcp 8080/8080 from 0\.0\.0\.0/0 \("app"\) — shadowed`, stdout)
-		require.Regexp(t, `3\. sg-web sgr-\S+: priority 50 accept tcp 8080/8080 from 8\.8\.8\.8/32 \("low priority accept"\) — shadowed`, stdout)
+		// The default world's own 8080 rule (the reaper's silent port) is weighed too.
+		require.Regexp(t, `2\. sg-web sgr-\S+: priority 1 accept tcp 8080/8080 from 10\.0\.0\.0/16 \("old admin console"\) — shadowed`, stdout)
+		require.Regexp(t, `3\. sg-web sgr-\S+: priority 1 accept tcp 8080/8080 from 0\.0\.0\.0/0 \("app"\) — shadowed`, stdout)
+		require.Regexp(t, `4\. sg-web sgr-\S+: priority 50 accept tcp 8080/8080 from 8\.8\.8\.8/32 \("low priority accept"\) — shadowed`, stdout)
 	})
 
 	t.Run("AllGroupsOfAllInterfaces", func(t *testing.T) {

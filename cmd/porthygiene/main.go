@@ -47,6 +47,7 @@ var commands = map[string]command{
 	"explain":  {"is this port of an instance reachable from there, and which rule decides", runExplain},
 	"snapshot": {"export the account's groups, rules and interfaces as a localcloud seed", runSnapshot},
 	"setup":    {"create the ledger and its index, check the trail and the role (before the first deploy)", runSetup},
+	"reaper":   {"reaper report: every ingress rule's verdict from the flow-log evidence (used, unused, unknown …)", runReaper},
 }
 
 func main() {

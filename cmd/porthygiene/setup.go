@@ -15,6 +15,7 @@ import (
 	"github.com/porthygiene/porthygiene/deploy"
 	"github.com/porthygiene/porthygiene/localcloud/sconfig"
 	"github.com/porthygiene/porthygiene/shared/accountapi"
+	"github.com/porthygiene/porthygiene/shared/flowevidence"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/slsapi"
 )
@@ -48,10 +49,13 @@ var errNeedsFix = errors.New("fix the ✘ items above by hand, then run setup ag
 type setupConfig struct {
 	region                        string
 	ledgerProject, ledgerLogstore string
-	trailProject, trailLogstore   string
-	triggerLogs                   [][2]string // the SLS triggers' own log logstores
-	role, policyName              string
-	ttlDays, shards               int
+	// summaryLogstore is the reaper's (s.yaml SUMMARY_LOGSTORE, in the
+	// ledger's project); empty when no function names one.
+	summaryLogstore             string
+	trailProject, trailLogstore string
+	triggerLogs                 [][2]string // the SLS triggers' own log logstores
+	role, policyName            string
+	ttlDays, shards             int
 }
 
 func (s setupConfig) trailName() string { return strings.TrimPrefix(s.trailLogstore, "actiontrail_") }
@@ -142,6 +146,7 @@ func setupFromSYAML(path string, getenv func(string) string) (setupConfig, error
 			set(&sc.region, fn.Region, "the region", fn.Resource),
 			set(&sc.ledgerProject, fn.Env["LEDGER_PROJECT"], "LEDGER_PROJECT", fn.Resource),
 			set(&sc.ledgerLogstore, fn.Env["LEDGER_LOGSTORE"], "LEDGER_LOGSTORE", fn.Resource),
+			set(&sc.summaryLogstore, fn.Env["SUMMARY_LOGSTORE"], "SUMMARY_LOGSTORE", fn.Resource),
 			set(&sc.role, fn.RoleName, "the role", fn.Resource),
 		} {
 			if e != nil {
@@ -273,6 +278,9 @@ func (s *setup) run(ctx context.Context) {
 	ledgerOK := s.project(ctx, c.ledgerProject, "ledger project", "LEDGER_PROJECT")
 	if ledgerOK {
 		s.ledger(ctx)
+		if c.summaryLogstore != "" {
+			s.summaries(ctx)
+		}
 	}
 	for _, l := range s.cfg.triggerLogs {
 		s.logstore(ctx, l[0], l[1], "SLS trigger log logstore", 30, 1)
@@ -349,28 +357,45 @@ func retention(days int) string {
 // ledger makes the ledger's logstore and its index.
 func (s *setup) ledger(ctx context.Context) {
 	c := s.cfg
-	existed, ok := s.logstore(ctx, c.ledgerProject, c.ledgerLogstore, "ledger logstore", c.ttlDays, c.shards)
+	s.indexedLogstore(ctx, c.ledgerProject, c.ledgerLogstore, "ledger", c.ttlDays, ledger.IndexKeys)
+}
+
+// summaryRetention is the reaper summary logstore's retention: the longest
+// look-back (90 days) and a month to spare.
+const summaryRetention = 120
+
+// summaries makes the reaper's daily flow-log summary logstore (beside the
+// ledger, named in s.yaml's SUMMARY_LOGSTORE) and its index.
+func (s *setup) summaries(ctx context.Context) {
+	c := s.cfg
+	s.indexedLogstore(ctx, c.ledgerProject, c.summaryLogstore, "reaper summary", summaryRetention, flowevidence.Keys)
+}
+
+// indexedLogstore makes a logstore and its index of keys.
+func (s *setup) indexedLogstore(ctx context.Context, project, name, label string, ttl int, keys []string) {
+	c := s.cfg
+	existed, ok := s.logstore(ctx, project, name, label+" logstore", ttl, c.shards)
 	if !ok {
 		return
 	}
-	what := fmt.Sprintf("ledger index %s/%s", c.ledgerProject, c.ledgerLogstore)
-	fields := strings.Join(ledger.IndexKeys, ", ") + " (" + slsapi.FieldType + ")"
+	what := fmt.Sprintf("%s index %s/%s", label, project, name)
+	fields := strings.Join(keys, ", ") + " (" + slsapi.FieldType + ")"
 	if !existed { // created now, or would be: empty, so the index covers everything
 		s.add(s.change(what, "created: "+fields, "would create: "+fields))
 		if !s.dryRun {
-			if err := s.indexNewLogstore(ctx); err != nil {
+			if err := s.indexNewLogstore(ctx, project, name, keys); err != nil {
 				s.items[len(s.items)-1] = item{mark: markFail, what: what, status: "cannot create: " + oneLine(err.Error()),
-					fix: []string{"grant the credentials log:CreateIndex and log:UpdateIndex on " + c.ledgerProject + "/" + c.ledgerLogstore}}
+					fix: []string{"grant the credentials log:CreateIndex and log:UpdateIndex on " + project + "/" + name}}
 			}
 		}
 		return
 	}
-	st, err := s.sls.Index(ctx, c.ledgerProject, c.ledgerLogstore)
+	st, err := s.sls.Index(ctx, project, name)
 	if err != nil {
-		s.add(cannotCheck(what, err, "check that the credentials may call log:GetIndex on "+c.ledgerProject+"/"+c.ledgerLogstore))
+		s.add(cannotCheck(what, err, "check that the credentials may call log:GetIndex on "+project+"/"+name))
 		return
 	}
-	ch := st.Plan(ledger.IndexKeys...)
+	ch := st.Plan(keys...)
 	if ch.None() {
 		s.add(item{mark: markOK, what: what, status: "covers " + fields})
 		return
@@ -378,7 +403,7 @@ func (s *setup) ledger(ctx context.Context) {
 	var it item
 	if ch.Create {
 		it = s.change(what, "created: "+fields, "would create: "+fields,
-			"! an index covers only logs written after it exists: records already in "+c.ledgerProject+"/"+c.ledgerLogstore+" stay unsearchable",
+			"! an index covers only logs written after it exists: records already in "+project+"/"+name+" stay unsearchable",
 			`  (PullLogs still reads them; to search them too, reindex the logstore: SLS docs "Reindex logs for a Logstore")`)
 	} else {
 		changed := append(slices.Clone(ch.Add), ch.Retype...)
@@ -391,9 +416,9 @@ func (s *setup) ledger(ctx context.Context) {
 			`  (to search them too, reindex the logstore: SLS docs "Reindex logs for a Logstore")`)
 	}
 	if !s.dryRun {
-		if err := s.sls.EnsureIndex(ctx, c.ledgerProject, c.ledgerLogstore, ledger.IndexKeys...); err != nil {
+		if err := s.sls.EnsureIndex(ctx, project, name, keys...); err != nil {
 			it = item{mark: markFail, what: what, status: "cannot " + map[bool]string{true: "create", false: "update"}[ch.Create] + ": " + oneLine(err.Error()),
-				fix: []string{"grant the credentials log:CreateIndex and log:UpdateIndex on " + c.ledgerProject + "/" + c.ledgerLogstore}}
+				fix: []string{"grant the credentials log:CreateIndex and log:UpdateIndex on " + project + "/" + name}}
 		}
 	}
 	s.add(it)
@@ -402,10 +427,9 @@ func (s *setup) ledger(ctx context.Context) {
 // indexNewLogstore indexes the ledger logstore setup has just created. SLS
 // may take a moment to serve a new logstore: "not found" is retried for a
 // few seconds.
-func (s *setup) indexNewLogstore(ctx context.Context) error {
-	c := s.cfg
+func (s *setup) indexNewLogstore(ctx context.Context, project, name string, keys []string) error {
 	for attempt := 1; ; attempt++ {
-		err := s.sls.EnsureIndex(ctx, c.ledgerProject, c.ledgerLogstore, ledger.IndexKeys...)
+		err := s.sls.EnsureIndex(ctx, project, name, keys...)
 		if err == nil || !errors.Is(err, slsapi.ErrNotFound) || attempt == 10 {
 			return err
 		}

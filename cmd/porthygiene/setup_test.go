@@ -141,7 +141,9 @@ func TestSetupOnAFreshAccountIndexesTheLedgerOnce(t *testing.T) {
 	code, out2, errOut := cli(t, "setup", "--endpoints", ep, "--config", syaml)
 	require.Equal(t, 0, code, errOut)
 	checkGolden(t, "setup-apply.golden", out2)
-	require.Equal(t, map[string]int{"CreateIndex": 1}, diff(writes(c.Stats.Snapshot()), before), "only the index was missing")
+	// The reaper's summary logstore exists (localcloud prepares it with SLS's
+	// default index), without its keys: one update.
+	require.Equal(t, map[string]int{"CreateIndex": 1, "UpdateIndex": 1}, diff(writes(c.Stats.Snapshot()), before), "only the indexes were missing")
 
 	before = writes(c.Stats.Snapshot())
 	code, out3, errOut := cli(t, "setup", "--endpoints", ep, "--config", syaml)
@@ -185,7 +187,7 @@ func TestSetupUpdatesAnIndexThatLacksAField(t *testing.T) {
 	code, out, errOut = cli(t, "setup", "--endpoints", ep, "--config", syaml)
 	require.Equal(t, 0, code, errOut)
 	checkGolden(t, "setup-update-index.golden", out)
-	require.Equal(t, map[string]int{"UpdateIndex": 1}, diff(writes(c.Stats.Snapshot()), before), "updated, not recreated")
+	require.Equal(t, map[string]int{"UpdateIndex": 2}, diff(writes(c.Stats.Snapshot()), before), "updated, not recreated (the ledger's and the reaper summary's)")
 
 	op := c.Operator()
 	raw := sdk.CreateNormalInterface("http://cn-hangzhou.log.aliyuncs.com", op.AccessKeyID, op.AccessKeySecret, "")
@@ -216,7 +218,7 @@ func TestSetupListsWhatMustBeFixedByHand(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "fix the ✘ items above by hand")
 	checkGolden(t, "setup-fix-by-hand.golden", out)
-	require.Equal(t, map[string]int{"CreateProject": 2, "CreateLogStore": 2, "CreateIndex": 1}, diff(writes(c.Stats.Snapshot()), before))
+	require.Equal(t, map[string]int{"CreateProject": 2, "CreateLogStore": 3, "CreateIndex": 2}, diff(writes(c.Stats.Snapshot()), before), "the ledger, the reaper summary and the trigger log")
 	noSecrets(t, c, out, errOut)
 
 	// What setup created is in place; what it may not create is still missing.
@@ -338,14 +340,14 @@ func TestSetupReadsTheAccountSettingsOfSYAML(t *testing.T) {
 	}{
 		{nil, setupConfig{region: "cn-hangzhou", ledgerProject: ledgerProject, ledgerLogstore: ledgerStore,
 			trailProject: trailProject, trailLogstore: trailStore, role: deploy.DefaultRole,
-			triggerLogs: [][2]string{{ledgerProject, "trigger-log"}}}},
+			summaryLogstore: "flow-summary", triggerLogs: [][2]string{{ledgerProject, "trigger-log"}}}},
 		{map[string]string{
 			"PORTHYGIENE_REGION": "cn-shanghai", "PORTHYGIENE_ROLE": "Acme-Role",
 			"LEDGER_PROJECT": "acme-ledger", "LEDGER_LOGSTORE": "acme-store",
 			"ACTIONTRAIL_PROJECT": "acme-audit", "ACTIONTRAIL_LOGSTORE": "actiontrail_acme-trail",
 		}, setupConfig{region: "cn-shanghai", ledgerProject: "acme-ledger", ledgerLogstore: "acme-store",
 			trailProject: "acme-audit", trailLogstore: "actiontrail_acme-trail", role: "acme-role",
-			triggerLogs: [][2]string{{"acme-ledger", "trigger-log"}}}},
+			summaryLogstore: "flow-summary", triggerLogs: [][2]string{{"acme-ledger", "trigger-log"}}}},
 	} {
 		got, err := setupFromSYAML(syaml, func(k string) string { return tc.env[k] })
 		require.NoError(t, err)

@@ -113,6 +113,7 @@ var (
 	sweep     = Bench{Pkg: "./shared/guard/", Pattern: "^BenchmarkSweep10k$", Benchtime: "1x"}
 	cold      = Bench{Pkg: "./internal/coldstart/", Pattern: "^BenchmarkColdStart$", Benchtime: "5x"}
 	fortyDays = Bench{Pkg: "./cmd/porthygiene/", Pattern: "^BenchmarkLocalFortyVirtualDays$", Benchtime: "1x"}
+	reaperAt  = Bench{Pkg: "./functions/reaper/", Pattern: "^BenchmarkReaperScale$", Benchtime: "1x"}
 )
 
 // rtt is the latency BenchmarkGuardLatencyWithRTT injects into every call.
@@ -137,6 +138,14 @@ func rows(res Results) []Row {
 		{What: "sweep of 10,000 groups: time ÷ the time the ECS rate limit allows", Bench: sweep, Name: "BenchmarkSweep10k", Metric: "ratio", Unit: "×", Max: 1.05, Note: "keep it at the bound"},
 		{What: "sweep of 10,000 groups: wall time", Bench: sweep, Name: "BenchmarkSweep10k", Metric: "sweep-s", Unit: "s"},
 		{What: "porthygiene local: 40 virtual days of the default world, every timer on: wall time", Bench: fortyDays, Name: "BenchmarkLocalFortyVirtualDays", Metric: "wall-s/40d", Unit: "s", Max: 60},
+		// The reaper at 2,000 groups, 20,000 ENIs and 30 days of summaries (issue 12).
+		{What: "reaper daily run: SLS queries (4 evidence aggregates + one decision read per group with a candidate)", Bench: reaperAt, Name: "BenchmarkReaperScale", Metric: "run-sls-queries", Unit: "queries"},
+		{What: "reaper daily run: rows the evidence aggregates return", Bench: reaperAt, Name: "BenchmarkReaperScale", Metric: "run-rows", Unit: "rows"},
+		{What: "reaper daily run: wall time", Bench: reaperAt, Name: "BenchmarkReaperScale", Metric: "run-s", Unit: "s"},
+		{What: "reaper daily run: peak RSS", Bench: reaperAt, Name: "BenchmarkReaperScale", Metric: "run-peak-rss-MiB", Unit: "MiB", Max: 256, Note: "s.yaml memorySize"},
+		{What: "reaper summary of 2 days (20,000 ENIs): SLS queries (one per 25 ENIs and day)", Bench: reaperAt, Name: "BenchmarkReaperScale", Metric: "summary-sls-queries", Unit: "queries"},
+		{What: "reaper summary of 2 days: wall time", Bench: reaperAt, Name: "BenchmarkReaperScale", Metric: "summary-s", Unit: "s", Max: 600, Note: "s.yaml timeout"},
+		{What: "reaper summary: peak RSS", Bench: reaperAt, Name: "BenchmarkReaperScale", Metric: "summary-peak-rss-MiB", Unit: "MiB", Max: 256, Note: "s.yaml memorySize"},
 	}
 	var fns []string
 	for name := range res {

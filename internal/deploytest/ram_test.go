@@ -77,6 +77,9 @@ func ramAction(c stats.Call) (action string, ok bool, err error) {
 			return "", false, fmt.Errorf("sls action %q has no RAM action in slsRAMActions", c.Action)
 		}
 		return a, true, nil
+	case "vpc":
+		// VPC RAM actions carry the API's name (vpc:DescribeFlowLogs: the reaper's coverage).
+		return "vpc:" + c.Action, true, nil
 	case "fc":
 		// Function Compute 3.0 RAM actions carry the API's name
 		// (fc:InvokeFunction: the guard's sweep fan-out).
@@ -158,6 +161,9 @@ const (
 	ecsGroupsARN = "acs:ecs:*:${ACCOUNT_ID}:securitygroup/*"
 	ledgerARN    = "acs:log:${REGION}:${ACCOUNT_ID}:project/${LEDGER_PROJECT}/logstore/${LEDGER_LOGSTORE}"
 	trailARN     = "acs:log:${REGION}:${ACCOUNT_ID}:project/${ACTIONTRAIL_PROJECT}/logstore/${ACTIONTRAIL_LOGSTORE}"
+	// The reaper's daily summaries, beside the ledger, and the flow logs it reads.
+	summaryARN = "acs:log:${REGION}:${ACCOUNT_ID}:project/${LEDGER_PROJECT}/logstore/flow-summary"
+	flowLogARN = "acs:log:${REGION}:${ACCOUNT_ID}:project/${FLOWLOG_PROJECT}/logstore/${FLOWLOG_LOGSTORE}"
 	// fcFunctionsARN is the prefix of a function's ARN (FC 3.0 RAM resource
 	// acs:fc:{#regionId}:{#accountId}:functions/{#functionName}).
 	fcFunctionsARN = "acs:fc:${REGION}:${ACCOUNT_ID}:functions/"
@@ -206,7 +212,7 @@ func TestRolePolicyShape(t *testing.T) {
 			}
 			var want []string
 			switch {
-			case ecsReadRe.MatchString(a):
+			case ecsReadRe.MatchString(a), a == "vpc:DescribeFlowLogs":
 				// Describe-many and List APIs authorize on "*" only.
 				want = []string{"*"}
 			case strings.HasPrefix(a, "ecs:"):
@@ -215,6 +221,10 @@ func TestRolePolicyShape(t *testing.T) {
 				// The SLS trigger's range, and the notifier's budget read
 				// by cursor from the ledger.
 				want = []string{ledgerARN, trailARN}
+			case a == "log:PostLogStoreLogs":
+				want = []string{ledgerARN, summaryARN}
+			case a == "log:GetLogStoreLogs":
+				want = []string{ledgerARN, summaryARN, flowLogARN}
 			case strings.HasPrefix(a, "log:"):
 				want = []string{ledgerARN}
 			case a == "fc:InvokeFunction":
@@ -527,6 +537,24 @@ func drive(t *testing.T, c *localcloud.Cloud) {
 	clickApproveLinks(t, c)
 	// The next sweep carries the decisions out (keep, close now, restore).
 	s.advance(time.Hour)
+
+	// The reaper's monthly review, fired now rather than after a month of
+	// virtual time.
+	if _, ok := sliceIndex(c, "reaper"); ok {
+		if err := c.FireTimer("reaper", "monthly-review"); err != nil {
+			t.Fatal(err)
+		}
+		s.settle()
+	}
+}
+
+func sliceIndex(c *localcloud.Cloud, resource string) (int, bool) {
+	for i, f := range c.Project.Functions {
+		if f.Resource == resource {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 var approveLinkRe = regexp.MustCompile(`https?://[^\s"'<>()\[\]\\]+`)

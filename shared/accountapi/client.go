@@ -45,7 +45,10 @@ type Config struct {
 	// RAMEndpoint and TrailEndpoint override the endpoints:
 	// "scheme://host[:port]" (a bare host means https).
 	RAMEndpoint, TrailEndpoint string
-	Credentials                Credentials
+	// VPCEndpoint overrides the VPC endpoint (default
+	// https://vpc.<region>.aliyuncs.com): the reaper's DescribeFlowLogs.
+	VPCEndpoint string
+	Credentials Credentials
 	// CallTimeout bounds each HTTP attempt (apicall.DefaultCallTimeout).
 	CallTimeout time.Duration
 	// MinBackoff, MaxBackoff and MaxAttempts as in apicall.Retry.
@@ -58,6 +61,7 @@ type Client struct {
 	cfg         Config
 	retry       apicall.Retry
 	ram, trail  endpoint
+	vpc         endpoint
 	transport   http.RoundTripper
 	redactor    credentials.Redactor
 	credentials auth.Credential
@@ -86,6 +90,10 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("ActionTrail endpoint: %w", err))
 	}
+	vpcEP, err := parseEndpoint(cfg.VPCEndpoint, "vpc."+cfg.Region+".aliyuncs.com")
+	if err != nil {
+		errs = append(errs, fmt.Errorf("VPC endpoint: %w", err))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("accountapi: invalid config: %w", errors.Join(err, ErrInvalid))
 	}
@@ -94,7 +102,7 @@ func New(cfg Config) (*Client, error) {
 	if cr.SecurityToken != "" {
 		cred = sdkcredentials.NewStsTokenCredential(cr.AccessKeyID, cr.AccessKeySecret, cr.SecurityToken)
 	}
-	return &Client{cfg: cfg, retry: retry, ram: ramEP, trail: trailEP, credentials: cred,
+	return &Client{cfg: cfg, retry: retry, ram: ramEP, trail: trailEP, vpc: vpcEP, credentials: cred,
 		transport: http.DefaultTransport.(*http.Transport).Clone(), redactor: credentials.NewRedactor(cr)}, nil
 }
 
@@ -204,7 +212,7 @@ func classify(code string, status int) error {
 		return ErrThrottled
 	case code == "ServiceUnavailable", strings.HasPrefix(code, "InternalError"), code == "UnknownError", status >= 500:
 		return ErrServer
-	case strings.HasPrefix(code, "EntityNotExist"), code == "TrailNotFoundException":
+	case strings.HasPrefix(code, "EntityNotExist"), code == "TrailNotFoundException", strings.HasSuffix(code, ".NotFound"):
 		return ErrNotFound
 	case strings.HasPrefix(code, "NoPermission"), strings.HasPrefix(code, "Forbidden"),
 		strings.HasPrefix(code, "InvalidAccessKeyId"), code == "SignatureDoesNotMatch", code == "IncompleteSignature",

@@ -1,5 +1,6 @@
-// Package accountapi is porthygiene's only adapter over the RAM (2015-05-01)
-// and ActionTrail (2020-07-06) services of alibaba-cloud-sdk-go. It only
+// Package accountapi is porthygiene's only adapter over the RAM (2015-05-01),
+// ActionTrail (2020-07-06) and VPC (2016-04-28, DescribeFlowLogs: the reaper's
+// coverage) services of alibaba-cloud-sdk-go. It only
 // reads: `porthygiene setup` checks with it what it cannot create itself —
 // the functions' role, its trust policy and attached policies, and the trail
 // that delivers ActionTrail events to the SLS trigger's logstore.
@@ -7,7 +8,7 @@
 // Invariants:
 //
 //   - Reads only: GetRole, ListPoliciesForRole, GetPolicy, DescribeTrails,
-//     GetTrailStatus.
+//     GetTrailStatus, DescribeFlowLogs.
 //   - Errors are *APIError values (Service "ram" or "actiontrail") that wrap
 //     exactly one sentinel, chosen from the error code and HTTP status, never
 //     the message: ErrNotFound (EntityNotExist.*, TrailNotFoundException),

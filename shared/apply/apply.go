@@ -185,8 +185,11 @@ func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.
 	ec := cause.Event
 	var out Outcome
 	for _, s := range p.Steps {
-		if s.Kind != plan.AnnounceExemption && s.Kind != plan.AnnounceExpiring {
-			out.Findings++ // exposures; an announced exemption is none
+		switch s.Kind {
+		case plan.AnnounceExemption, plan.AnnounceExpiring, plan.Announce, plan.Cancel, plan.Close:
+			// an announced exemption, the reaper's lifecycle: no exposure
+		default:
+			out.Findings++
 		}
 	}
 	owner := OwnerFromTags(st.Tags)
@@ -209,7 +212,11 @@ func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.
 			rec, ev := a.announce(s, st, cause, owner)
 			notices = append(notices, rec)
 			out.Events = append(out.Events, ev)
-		case plan.Revoke:
+		case plan.Announce, plan.Cancel:
+			rec, ev := a.lifecycle(s, st, ec, owner)
+			notices = append(notices, rec)
+			out.Events = append(out.Events, ev)
+		case plan.Revoke, plan.Close:
 			if granted == 0 {
 				// Held back by the pace: the run tells people once, in one
 				// message (engine), and the revoke is reported when it
@@ -226,11 +233,11 @@ func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.
 	var errs []error
 	if len(notices) > 0 {
 		if a.Ledger == nil {
-			errs = append(errs, fmt.Errorf("%s: record %d exemption notice(s): %w", a.Function, len(notices), ErrNoLedger))
+			errs = append(errs, fmt.Errorf("%s: record %d notice(s): %w", a.Function, len(notices), ErrNoLedger))
 		} else if err := a.Ledger.Append(ctx, notices...); err != nil {
 			// Told all the same; the next run announces again, and the
 			// notifier shows an event id once.
-			errs = append(errs, fmt.Errorf("%s: record %d exemption notice(s) of %s: %w", a.Function, len(notices), st.GroupID, err))
+			errs = append(errs, fmt.Errorf("%s: record %d notice(s) of %s: %w", a.Function, len(notices), st.GroupID, err))
 		}
 	}
 	if len(revoke) > 0 {
@@ -370,6 +377,11 @@ func (a *Applier) revokeBackedUp(ctx context.Context, w Writer, st observe.State
 		f := s.Finding
 		m := a.meta(st, f.RuleID, ec)
 		switch {
+		case done[f.RuleID] && s.Kind == plan.Close:
+			rec := ledger.NewClosure(m, ledger.Closure{AnnouncementID: s.Lifecycle.AnnouncementID, Rule: f.Rule.Permission(),
+				Reason: f.Reason, BackupID: backups[i].ID})
+			revocationID[f.RuleID] = rec.ID
+			outcomes = append(outcomes, rec)
 		case done[f.RuleID]:
 			by, _ := cause.opener(f.Rule)
 			rec := ledger.NewRevocation(m, ledger.Revocation{Rule: f.Rule.Permission(), Reason: f.Reason,
@@ -433,11 +445,56 @@ func (a *Applier) revokeBackedUp(ctx context.Context, w Writer, st observe.State
 		by, actor := cause.opener(f.Rule)
 		a.log().InfoContext(ctx, "revoked", "group", st.GroupID, "rule", f.RuleID, "ports", f.Ports, "source", f.Source,
 			"openedBy", by, "ledgerId", id, "undo", a.undo(id))
-		ev := a.Event(f, st, ec, owner, notify.KindExposureRevoked, action, id)
+		kind := notify.KindExposureRevoked
+		if s.Kind == plan.Close {
+			kind, action = notify.KindReaperClosed, "closed: "+strings.TrimPrefix(action, "revoked")
+		}
+		ev := a.Event(f, st, ec, owner, kind, action, id)
 		ev.Actor = actor
+		if s.Kind == plan.Close {
+			ev.Ports = rulePorts(f.Rule)
+		}
 		out.Events = append(out.Events, ev)
 	}
 	return errors.Join(errs...)
+}
+
+// lifecycle is the ledger record and the notification of a reaper
+// announcement or its cancellation. An announcement's id is keyed by the
+// group, the rule and the day (ledger.KeyedID): two runs announcing the same
+// rule on the same day (a redelivered timer, overlapping runs inside SLS's
+// index delay) write one record, dated at the day's start; the
+// notification's id is keyed the same.
+func (a *Applier) lifecycle(s plan.Step, st observe.State, ec ledger.EventContext, owner notify.Owner) (ledger.Record, notify.Event) {
+	f, l := s.Finding, s.Lifecycle
+	if l == nil {
+		l = &plan.Lifecycle{}
+	}
+	body := ledger.Announcement{Rule: f.Rule.Permission(), Reason: f.Reason, EligibleAt: l.ClosesAt, Evidence: l.Evidence, Stage: ledger.StageAnnounced}
+	kind, stage := notify.KindReaperAnnounced, "announced"
+	if s.Kind == plan.Cancel {
+		body.Stage, body.AnnouncementID = ledger.StageCancelled, l.AnnouncementID
+		kind, stage = notify.KindReaperCancelled, "cancelled"
+	}
+	m := a.meta(st, f.RuleID, ec)
+	m.Time = a.Now.UTC().Truncate(24 * time.Hour) // dated at its day: the key's slot
+	rec := ledger.NewAnnouncement(m, body)
+	day := m.Time.Format(time.DateOnly)
+	rec.ID = ledger.KeyedID(m.Time, strings.Join([]string{a.Function, st.Region, st.GroupID, f.RuleID, stage, l.AnnouncementID}, "/"))
+	ev := a.Event(f, st, ec, owner, kind, s.Note, rec.ID)
+	ev.Ports = rulePorts(f.Rule)
+	ev.ID = fmt.Sprintf("%s/%s/%s/%s/%s", a.Function, f.GroupID, f.RuleID, kind, cmp.Or(l.AnnouncementID, day))
+	ev.UndoCommand = ""
+	return rec, ev
+}
+
+// rulePorts is a rule's whole port range, for the reaper's messages (its
+// findings name no exposed port).
+func rulePorts(r rule.Rule) []notify.PortRange {
+	if !r.Protocol.HasPorts() {
+		return nil
+	}
+	return []notify.PortRange{{From: r.Ports.From, To: r.Ports.To}}
 }
 
 func (a *Applier) meta(st observe.State, ruleID string, ec ledger.EventContext) ledger.Meta {

@@ -3,6 +3,7 @@ package cloud
 import (
 	"errors"
 	"net/netip"
+	"time"
 
 	"github.com/porthygiene/porthygiene/shared/apicall"
 )
@@ -78,5 +79,40 @@ type ENI struct {
 	PublicIP   netip.Addr // zero when none is associated
 	GroupIDs   []string
 	VpcID      string
+	VSwitchID  string
 	ZoneID     string
+}
+
+// FlowLog is a VPC flow log (DescribeFlowLogs): the traffic of a VPC, a
+// VSwitch or one ENI (ResourceType) delivered to an SLS logstore.
+type FlowLog struct {
+	ID           string
+	Name         string
+	ResourceType string // VPC | VSwitch | NetworkInterface
+	ResourceID   string
+	Project      string
+	Logstore     string
+	Status       string // Active | Activating | Inactive
+	TrafficType  string // All | Allow | Drop
+	Created      time.Time
+	// IPVersion is what it captures (IPv4; aliyun-facts §3: IPv4 only).
+	IPVersion string
+}
+
+// Covers reports whether the flow log captures e's traffic all day from
+// dayStart on: active, created by then, on the ENI, its VSwitch or its VPC,
+// and keeping accepted records (TrafficType All or Allow).
+func (f FlowLog) Covers(e ENI, dayStart time.Time) bool {
+	if f.Status != "Active" || f.Created.After(dayStart) || f.TrafficType == "Drop" {
+		return false
+	}
+	switch f.ResourceType {
+	case "NetworkInterface":
+		return f.ResourceID == e.ID
+	case "VSwitch":
+		return f.ResourceID == e.VSwitchID && e.VSwitchID != ""
+	case "VPC":
+		return f.ResourceID == e.VpcID && e.VpcID != ""
+	}
+	return false
 }

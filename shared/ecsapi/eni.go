@@ -100,6 +100,7 @@ func eniFromSDK(n ecs.NetworkInterfaceSet) (ENI, error) {
 		Type:       n.Type,
 		GroupIDs:   slices.Clone(n.SecurityGroupIds.SecurityGroupId),
 		VpcID:      n.VpcId,
+		VSwitchID:  n.VSwitchId,
 		ZoneID:     n.ZoneId,
 	}
 	if e.InstanceID == "" {

@@ -413,7 +413,7 @@ func TestLocalcloudENIsAndPrefixLists(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []ecsapi.ENI{{ID: eniAppP, InstanceID: instApp, Type: "Primary",
 		PrivateIP: netip.MustParseAddr("10.0.1.10"), PublicIP: netip.MustParseAddr("47.96.0.10"),
-		GroupIDs: []string{sgWeb}, VpcID: vpcMain, ZoneID: "cn-hangzhou-h"}}, enis)
+		GroupIDs: []string{sgWeb}, VpcID: vpcMain, VSwitchID: vswMain, ZoneID: "cn-hangzhou-h"}}, enis)
 
 	byENI, err := cl.GroupsOfENIs(ctx, []string{eniAppP, eniAppS, "eni-bp1nosuch000000000"})
 	require.NoError(t, err)

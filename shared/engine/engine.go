@@ -102,6 +102,9 @@ type Deps struct {
 	// Invoker starts asynchronous invocations of this function: the sweep's
 	// fan-out. nil: every sweep runs inline.
 	Invoker Invoker
+	// Extra is a function's own per-invocation clients (the reaper's log
+	// store and flow-log reader), handed back by Run.Extra.
+	Extra any
 }
 
 // Planner decides what to do with one observed group. It is pure: no I/O,
@@ -122,6 +125,15 @@ type Function interface {
 	// BeforeSweep runs once per region at the start of a full sweep, before
 	// any group is read (the guard carries out owners' restore decisions).
 	BeforeSweep(ctx context.Context, r *Run, region string, cl Cloud) error
+}
+
+// EvidenceReader is an optional step of a Function: after a group's rules
+// are observed, before NeedsContext and Plan, it reads what the function's
+// planner needs beyond the group's state into st.Evidence (the reaper's
+// flow-log summaries). A failure skips the group's plan and fails
+// the run (FC retries it): a planner never decides on evidence it lacks.
+type EvidenceReader interface {
+	ReadEvidence(ctx context.Context, r *Run, st *observe.State) error
 }
 
 // Config configures an Engine.
@@ -269,6 +281,20 @@ type Run struct {
 	res    *Result
 	events []notify.Event
 	capped map[string][]string // region → groups with changes the cap held back
+
+	values sync.Map // a function's per-run state (Value)
+}
+
+// Value returns the run's value under key, made by mk the first time it is
+// asked for: a function's per-run cache, such as the reaper's evidence of a
+// region. Groups are reconciled concurrently, so mk may run twice; one
+// result is kept. Make it cheap (a holder with a sync.Once).
+func (r *Run) Value(key any, mk func() any) any {
+	if v, ok := r.values.Load(key); ok {
+		return v
+	}
+	v, _ := r.values.LoadOrStore(key, mk())
+	return v
 }
 
 // Now is the run's decision time.
@@ -276,6 +302,9 @@ func (r *Run) Now() time.Time { return r.now }
 
 // Ledger is the run's ledger (nil when none is configured).
 func (r *Run) Ledger() Ledger { return r.deps.Ledger }
+
+// Extra is the invocation's Deps.Extra.
+func (r *Run) Extra() any { return r.deps.Extra }
 
 // Observer is the run's reader of groups and decisions.
 func (r *Run) Observer() *observe.Observer { return r.obs }
@@ -625,6 +654,14 @@ func (e *Engine) reconcile(ctx context.Context, r *Run, t target, cause apply.Ca
 	r.mu.Lock()
 	r.res.Groups = append(r.res.Groups, t.GroupID)
 	r.mu.Unlock()
+	// The evidence first: it tells the function whether the group needs its
+	// tags and decisions at all (the reaper's: only a group with a candidate
+	// or an open announcement does).
+	if er, ok := e.fn.(EvidenceReader); ok {
+		if err := er.ReadEvidence(ctx, r, &st); err != nil {
+			return &st, fmt.Errorf("%s: evidence of %s: %w", e.cfg.Name, st.GroupID, err)
+		}
+	}
 	if !st.Complete() {
 		if !e.fn.NeedsContext(&st, r.now) {
 			return &st, nil

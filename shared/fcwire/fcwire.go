@@ -22,6 +22,7 @@ import (
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
+	"github.com/porthygiene/porthygiene/shared/accountapi"
 	"github.com/porthygiene/porthygiene/shared/approve"
 	"github.com/porthygiene/porthygiene/shared/credentials"
 	"github.com/porthygiene/porthygiene/shared/ecsapi"
@@ -253,3 +254,17 @@ func (n logNotifier) Notify(ctx context.Context, _ time.Time, events []notify.Ev
 }
 
 var _ engine.Notifier = logNotifier{}
+
+// SLS is the instance's SLS client (the invocation's credentials travel in
+// its context: Invocation puts them there).
+func (w *Wiring) SLS() *slsapi.Client { return w.sls }
+
+// FlowLogs returns a reader of a region's VPC flow logs (DescribeFlowLogs)
+// signed with the invocation's credentials (from ctx, see WithCredentials);
+// VPC_ENDPOINT overrides the endpoint.
+func (w *Wiring) FlowLogs(ctx context.Context, getenv func(string) string) func(region string) (*accountapi.Client, error) {
+	_, creds, _ := WithCredentials(ctx)
+	return func(region string) (*accountapi.Client, error) {
+		return accountapi.New(accountapi.Config{Region: region, VPCEndpoint: getenv("VPC_ENDPOINT"), Credentials: creds})
+	}
+}

@@ -305,7 +305,7 @@ func TestGuardRestoreDecisions(t *testing.T) {
 					require.NoError(t, d.sweep())
 					told := d.notes.take(notify.KindError)
 					require.Len(t, told, 1)
-					require.Contains(t, told[0].Detail, "only revoked rules can be restored")
+					require.Contains(t, told[0].Detail, "only revoked or closed rules can be restored")
 					ids = append(ids, told[0].ID)
 				}
 				require.Equal(t, ids[0], ids[1], "one notification id: the notifier shows it once")

@@ -112,7 +112,19 @@ type Announcement struct {
 	Reason     string          `json:"reason"`
 	EligibleAt time.Time       `json:"eligibleAt"` // not removed before
 	Evidence   string          `json:"evidence,omitempty"`
+	// Stage is "announced" (or empty, the same) for an announcement, and
+	// "cancelled" for the end of one without a closure (traffic appeared, an
+	// exemption or a keep decision, the rule changed); a cancellation names
+	// the announcement in AnnouncementID. Added to version 1.
+	Stage          string `json:"stage,omitempty"`
+	AnnouncementID string `json:"announcementId,omitempty"`
 }
+
+// Announcement stages.
+const (
+	StageAnnounced = "announced"
+	StageCancelled = "cancelled"
+)
 
 // Closure (reaper): an announced rule removed, with its backup.
 // Meta: GroupID, Region and RuleID required; AnnouncementID required.
@@ -120,6 +132,9 @@ type Closure struct {
 	AnnouncementID string          `json:"announcementId"`
 	Rule           rule.Permission `json:"rule"`
 	Reason         string          `json:"reason"`
+	// BackupID names the backup record written before the revoke. Added
+	// to version 1.
+	BackupID string `json:"backupId,omitempty"`
 }
 
 // Decision: a human decision. Action (exempt | close | restore), Target (the

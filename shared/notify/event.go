@@ -15,6 +15,8 @@ const (
 	KindExposureDryRun    Kind = "exposure-dry-run"   // dry run: the rule would have been revoked
 	KindReaperAnnounced   Kind = "reaper-announced"   // a temporary rule will be closed on a date
 	KindReaperClosed      Kind = "reaper-closed"      // a temporary rule was closed
+	KindReaperCancelled   Kind = "reaper-cancelled"   // an announced closure was called off (traffic, exemption, change)
+	KindReaperReview      Kind = "reaper-review"      // the monthly port review of a group (REJECTed probes, verdicts)
 	KindReplicated        Kind = "replicated"         // a rule was replicated to other groups/regions
 	KindRestored          Kind = "restored"           // a revoked rule was put back (an owner's decision)
 	KindExemptionNew      Kind = "exemption-new"      // an exemption keeps an exposing rule open: who, why, until when

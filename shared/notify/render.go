@@ -29,12 +29,12 @@ var zh = words{
 	kinds: map[Kind]string{
 		KindExposureRevoked: "已撤销暴露规则", KindExposureFound: "发现暴露规则",
 		KindExposureDryRun: "发现暴露规则（演练，未撤销）", KindReaperAnnounced: "临时规则即将关闭",
-		KindReaperClosed: "临时规则已关闭", KindReplicated: "规则已复制", KindRestored: "规则已恢复", KindError: "porthygiene 处理出错",
+		KindReaperClosed: "临时规则已关闭", KindReaperCancelled: "规则关闭已取消", KindReaperReview: "每月端口使用情况核查", KindReplicated: "规则已复制", KindRestored: "规则已恢复", KindError: "porthygiene 处理出错",
 		KindExemptionNew: "新的豁免：暴露规则保持开放", KindExemptionExpiring: "豁免即将到期",
 	},
 	actions: map[Kind]string{
 		KindExposureRevoked: "已撤销", KindExposureFound: "未处理（仅通知）", KindExposureDryRun: "演练：本应撤销",
-		KindReaperAnnounced: "将按期关闭", KindReaperClosed: "已关闭", KindReplicated: "已复制", KindRestored: "已恢复", KindError: "需人工检查",
+		KindReaperAnnounced: "将按期关闭", KindReaperClosed: "已关闭", KindReaperCancelled: "保留，不再关闭", KindReaperReview: "核查", KindReplicated: "已复制", KindRestored: "已恢复", KindError: "需人工检查",
 		KindExemptionNew: "保持开放至豁免到期", KindExemptionExpiring: "到期后关闭",
 	},
 	severities: map[Severity]string{SeverityCritical: "严重", SeverityHigh: "高", SeverityMedium: "中", SeverityLow: "低", SeverityInfo: "提示"},
@@ -51,12 +51,12 @@ var en = words{
 	kinds: map[Kind]string{
 		KindExposureRevoked: "Exposed rule revoked", KindExposureFound: "Exposed rule found",
 		KindExposureDryRun: "Exposed rule found (dry run, not revoked)", KindReaperAnnounced: "Temporary rule will be closed",
-		KindReaperClosed: "Temporary rule closed", KindReplicated: "Rule replicated", KindRestored: "Rule restored", KindError: "porthygiene error",
+		KindReaperClosed: "Temporary rule closed", KindReaperCancelled: "Closure called off", KindReaperReview: "Monthly port review", KindReplicated: "Rule replicated", KindRestored: "Rule restored", KindError: "porthygiene error",
 		KindExemptionNew: "New exemption: an exposed rule stays open", KindExemptionExpiring: "Exemption ends soon",
 	},
 	actions: map[Kind]string{
 		KindExposureRevoked: "revoked", KindExposureFound: "none (notice only)", KindExposureDryRun: "dry-run: would revoke",
-		KindReaperAnnounced: "will close on schedule", KindReaperClosed: "closed", KindReplicated: "replicated", KindRestored: "restored", KindError: "needs a human",
+		KindReaperAnnounced: "will close on schedule", KindReaperClosed: "closed", KindReaperCancelled: "kept, no longer closing", KindReaperReview: "review", KindReplicated: "replicated", KindRestored: "restored", KindError: "needs a human",
 		KindExemptionNew: "left open until the exemption ends", KindExemptionExpiring: "closed when it ends",
 	},
 	severities: map[Severity]string{SeverityCritical: "critical", SeverityHigh: "high", SeverityMedium: "medium", SeverityLow: "low", SeverityInfo: "info"},

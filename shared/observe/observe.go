@@ -61,6 +61,10 @@ type State struct {
 	DecisionsKnown bool
 	// DecisionsErr is why the decisions could not be read, if they could not.
 	DecisionsErr error
+	// Evidence is what a function reads beyond the group's state for its
+	// planner (engine.EvidenceReader; the reaper's flow-log summaries and
+	// announcements); nil for the guard.
+	Evidence any
 }
 
 // Complete reports whether everything a planner may need was read.

@@ -6,6 +6,7 @@ package plan
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/porthygiene/porthygiene/shared/exposure"
 	"github.com/porthygiene/porthygiene/shared/rule"
@@ -29,6 +30,29 @@ const (
 	AnnounceExpiring Kind = "announce-expiring"
 )
 
+// The reaper's lifecycle steps (shared/reaper): each names its announcement
+// in Step.Lifecycle.
+const (
+	// Announce records and tells that an unused rule will be closed at
+	// Lifecycle.ClosesAt. It changes no rule.
+	Announce Kind = "announce-unused"
+	// Cancel ends the announcement Lifecycle.AnnouncementID without
+	// closing the rule (Note says why). It changes no rule.
+	Cancel Kind = "cancel-announcement"
+	// Close removes an announced rule by its SecurityGroupRuleId after a
+	// backup, then records a closure naming Lifecycle.AnnouncementID.
+	Close Kind = "close-unused"
+)
+
+// Lifecycle is what a reaper step carries.
+type Lifecycle struct {
+	AnnouncementID string    `json:"announcementId,omitempty"`
+	ClosesAt       time.Time `json:"closesAt,omitzero"`
+	// Evidence says what the verdict rests on ("no accepted flow in 30
+	// covered days").
+	Evidence string `json:"evidence,omitempty"`
+}
+
 // Step is one rule's part of a plan.
 type Step struct {
 	Kind Kind `json:"kind"`
@@ -39,6 +63,8 @@ type Step struct {
 	Note string `json:"note,omitempty"`
 	// Replacement is authorized in the rule's direction after a Revoke.
 	Replacement []rule.Permission `json:"replacement,omitempty"`
+	// Lifecycle is set on the reaper's steps (Announce, Cancel, Close).
+	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
 }
 
 // Plan is the steps for one group, in the order they are to be carried out.
@@ -55,7 +81,7 @@ func (p Plan) Empty() bool { return len(p.Steps) == 0 }
 func (p Plan) Changes() int {
 	n := 0
 	for _, s := range p.Steps {
-		if s.Kind == Revoke {
+		if s.Kind == Revoke || s.Kind == Close {
 			n++
 		}
 	}
@@ -73,7 +99,7 @@ func Simulate(rules []rule.Rule, p Plan) []rule.Rule {
 	gone := map[string]bool{}
 	var added []rule.Rule
 	for _, s := range p.Steps {
-		if s.Kind != Revoke {
+		if s.Kind != Revoke && s.Kind != Close {
 			continue
 		}
 		gone[s.Finding.RuleID] = true

@@ -124,15 +124,23 @@ func Restore(ctx context.Context, cloud Cloud, led Ledger, pol *policy.Policy, r
 	if err != nil {
 		return Result{}, fmt.Errorf("read ledger: %w", err)
 	}
-	if rec.Kind != ledger.KindRevocation && rec.Kind != ledger.KindBackup {
-		return Result{}, fmt.Errorf("ledger record %s is a %s, %w: only revoked rules can be restored", req.LedgerID, rec.Kind, ErrNotRevocation)
+	if rec.Kind != ledger.KindRevocation && rec.Kind != ledger.KindBackup && rec.Kind != ledger.KindClosure {
+		return Result{}, fmt.Errorf("ledger record %s is a %s, %w: only revoked or closed rules can be restored", req.LedgerID, rec.Kind, ErrNotRevocation)
 	}
 	// A backup restores too: when the revoke happened but its revocation
 	// record could not be written, the message names the backup. If the
 	// revoke did not happen, the rule is still there: ErrAlreadyPresent.
-	rv, err := rec.Revocation()
-	if rec.Kind == ledger.KindBackup {
+	// A closure (the reaper's) holds the closed rule as its backup.
+	var rv ledger.Revocation
+	switch rec.Kind {
+	case ledger.KindBackup:
 		rv, err = rec.Backup()
+	case ledger.KindClosure:
+		var c ledger.Closure
+		c, err = rec.Closure()
+		rv = ledger.Revocation{Rule: c.Rule, Reason: c.Reason, BackupID: c.BackupID}
+	default:
+		rv, err = rec.Revocation()
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("ledger record %s: %w: %w", req.LedgerID, ErrUnusableBackup, err)
