@@ -2,8 +2,10 @@ package flowevidence_test
 
 import (
 	"context"
+	"maps"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,3 +143,36 @@ func TestFlowQueryStaysWithinTheKeywordLimit(t *testing.T) {
 }
 
 func reaperGap(day, eni, why string) reaper.Gap { return reaper.Gap{Day: day, ENI: eni, Reason: why} }
+
+// A flow record that lies — an address that is none, a port out of range —
+// is evidence not read: its ENI's day is a gap, so the rules it might have
+// used are "unknown", never silent, never unused.
+func TestSummarizeUnreadableFlowRecordIsAGap(t *testing.T) {
+	day := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	k := start(t, day.Add(10*time.Hour))
+	ctx := t.Context()
+	end := strconv.FormatInt(day.Add(10*time.Hour).Unix(), 10)
+	for _, bad := range []map[string]string{
+		{"srcaddr": "not-an-address", "dstport": "8080"},
+		{"srcaddr": "10.0.2.10", "dstport": "70000"},
+	} {
+		rec := map[string]string{"eni-id": "eni-a", "log-status": "OK", "action": "ACCEPT", "direction": "in", "protocol": "6",
+			"start": end, "end": end, "srcport": "5000", "dstaddr": "10.0.1.10"}
+		maps.Copy(rec, bad)
+		require.NoError(t, k.sls.PutLogs(ctx, "flows", "flowlog", "", []slsapi.Log{{Time: day.Add(10 * time.Hour), Contents: rec}}))
+	}
+	_, err := k.c.Advance(ctx, 15*time.Hour)
+	require.NoError(t, err)
+	sum := flowevidence.Summary{Project: "ledger", Logstore: "flow-summary"}
+	st, err := flowevidence.Summarize(ctx, k.ecs, k.fl, k.sls, sum, "cn-hangzhou", day)
+	require.NoError(t, err)
+	require.Equal(t, 2, st.Rows, "both records were read")
+	_, err = k.c.Advance(ctx, time.Minute) // past SLS's index delay
+	require.NoError(t, err)
+	ev, err := flowevidence.Load(ctx, k.sls, sum, "cn-hangzhou", day, day.Add(24*time.Hour))
+	require.NoError(t, err)
+	a := ev.Groups["sg-a"]
+	require.NotNil(t, a)
+	require.Contains(t, a.Gaps, reaperGap("2026-03-10", "eni-a", "unreadable flow record"))
+	require.Zero(t, a.Use["sgr-8080"].Hits, "nothing counted from what could not be read")
+}

@@ -170,7 +170,7 @@ func Summarize(ctx context.Context, cl Cloud, fls FlowLogs, st Store, sum Summar
 			stats.Rows += len(rows)
 			for _, row := range rows {
 				eni := row["eni"]
-				n, _ := strconv.ParseInt(row["n"], 10, 64)
+				n, nerr := strconv.ParseInt(row["n"], 10, 64)
 				switch strings.ToUpper(row["status"]) {
 				case "SKIPDATA":
 					gaps[eni] = append(gaps[eni], "skipdata")
@@ -186,9 +186,14 @@ func Summarize(ctx context.Context, cl Cloud, fls FlowLogs, st Store, sum Summar
 				if !ok {
 					continue
 				}
-				port, _ := strconv.Atoi(row["dstport"])
+				port, perr := strconv.Atoi(row["dstport"])
 				src, err := netip.ParseAddr(row["srcaddr"])
-				if err != nil {
+				last, lerr := strconv.ParseInt(row["last"], 10, 64)
+				if err != nil || perr != nil || nerr != nil || lerr != nil || n < 0 || port < 0 || port > 65535 {
+					// Traffic we cannot read is evidence we do not have:
+					// the ENI's day is a gap (its rules "unknown"), never
+					// silence that would make a rule look unused.
+					gaps[eni] = append(gaps[eni], "unreadable flow record")
 					continue
 				}
 				if src.Unmap().Is6() {
@@ -200,7 +205,6 @@ func Summarize(ctx context.Context, cl Cloud, fls FlowLogs, st Store, sum Summar
 					}
 					continue
 				}
-				last, _ := strconv.ParseInt(row["last"], 10, 64)
 				pkt := exposure.Packet{Direction: rule.Ingress, Protocol: proto, Port: port, Addr: src, FromGroups: byIP[src.Unmap()]}
 				matched := false
 				for _, g := range groupsOf[eni] {
