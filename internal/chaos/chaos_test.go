@@ -122,7 +122,7 @@ func TestChaos(t *testing.T) {
 	c := lctest.Start(t, localcloud.Options{
 		// SLS as the real one behaves: searchable 3 s after a write.
 		SLSIndexDelay: 3 * time.Second,
-	}, "guard", "approve")
+	}, "guard", "approve", "reaper")
 	w := &world{t: t, c: c, led: ledgerOf(c), rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		users: map[string]func() *ecs.Client{}, counts: map[kind]int{}}
 	for _, p := range principals {

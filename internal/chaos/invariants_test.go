@@ -124,6 +124,10 @@ func (w *world) invariants(rep *report, recoveredAt time.Time) {
 		}
 		_ = rs
 	}
+	// The reaper runs in the shipped policy's notify mode: it closes nothing.
+	for _, c := range w.query(ledger.KindClosure) {
+		p2 = append(p2, fmt.Sprintf("the reaper closed %s/%s in notify mode", c.GroupID, c.RuleID))
+	}
 	kept := 0
 	for _, m := range w.rules {
 		if m.group == "" || m.exposing || m.revokedByHuman {
@@ -225,7 +229,7 @@ func (w *world) invariants(rep *report, recoveredAt time.Time) {
 	var p6 []string
 	secrets := w.secrets()
 	logs := map[string]string{}
-	for _, fn := range []string{"porthygiene-guard", "porthygiene-approve"} {
+	for _, fn := range []string{"porthygiene-guard", "porthygiene-approve", "porthygiene-reaper"} {
 		logs[fn] = w.c.Runtime.Logs(fn)
 	}
 	for fn, l := range logs {
@@ -281,7 +285,7 @@ func (w *world) invariants(rep *report, recoveredAt time.Time) {
 	}
 	rep.check(6, "no panic, no unhandled error, no secret in any log line, message or ledger record", p6,
 		fmt.Sprintf("%d secrets looked for in %d log bytes, %d messages and %d ledger records; invocations %s",
-			len(secrets), len(logs["porthygiene-guard"])+len(logs["porthygiene-approve"]), len(msgs), len(all), mapList(statuses)))
+			len(secrets), len(logs["porthygiene-guard"])+len(logs["porthygiene-approve"])+len(logs["porthygiene-reaper"]), len(msgs), len(all), mapList(statuses)))
 
 	if len(w.errs) > 0 {
 		rep.extra = append(rep.extra, "script notes: "+strings.Join(w.errs, "; "))
