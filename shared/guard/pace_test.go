@@ -199,7 +199,11 @@ func authorizeEvent(t *testing.T, gid, eventID string) []byte {
 	return []byte(strings.ReplaceAll(s, "3F2C8B1E-6A4D-4C2B-9E7F-1A2B3C4D5E01", eventID))
 }
 
-func TestEventReadsTagsOnlyWhenThereIsAFinding(t *testing.T) {
+// The EventBridge fast path reads a group's tags (and its owners'
+// decisions) beside its rules, not after them: one round trip before the
+// plan instead of two, at the price of a tag read for a group that turns
+// out clean. What the tags decide is unchanged.
+func TestEventBridgeEventReadsTagsBesideTheRules(t *testing.T) {
 	c, l := newPaceCloud(), &ledgertest.Mem{}
 	c.add("sg-clean", map[string]string{"team": "web"}, sshVPC, httpsAny)
 	c.add("sg-exempt", map[string]string{"porthygiene-exempt": "owner=ops;reason=bastion;until=2026-02-01"}, sshWorld)
@@ -207,18 +211,18 @@ func TestEventReadsTagsOnlyWhenThereIsAFinding(t *testing.T) {
 	g := newPaceGuard(t, 0)
 	deps := paceDeps(c, l)
 
-	// A clean group: no finding without tags, so none with them; no tag read.
+	// A clean group: no finding; its tags were read ahead all the same.
 	res, err := g.Handle(t.Context(), deps, authorizeEvent(t, "sg-clean", "EV-CLEAN"))
 	require.NoError(t, err)
 	require.Zero(t, res.Findings)
-	require.Zero(t, c.count("tags"))
+	require.Equal(t, 1, c.count("tags"))
 
 	// A finding that a tag exempts: the tags are read, and the rule stays.
 	res, err = g.Handle(t.Context(), deps, authorizeEvent(t, "sg-exempt", "EV-EXEMPT"))
 	require.NoError(t, err)
 	require.Zero(t, res.Findings)
 	require.Empty(t, res.Revoked)
-	require.Equal(t, 1, c.count("tags"))
+	require.Equal(t, 2, c.count("tags"))
 
 	// A real finding: revoked, with the owner routing from the tags.
 	notes := &countingNotifier{}
@@ -226,7 +230,7 @@ func TestEventReadsTagsOnlyWhenThereIsAFinding(t *testing.T) {
 	res, err = g.Handle(t.Context(), deps, authorizeEvent(t, "sg-open", "EV-OPEN"))
 	require.NoError(t, err)
 	require.Equal(t, []string{"sgr-open-0"}, res.Revoked)
-	require.Equal(t, 2, c.count("tags"))
+	require.Equal(t, 3, c.count("tags"), "one read per event, none twice")
 	require.Equal(t, 1, notes.events)
 }
 
