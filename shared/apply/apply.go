@@ -161,6 +161,8 @@ type Outcome struct {
 	Capped   int      // revokes not done because of the cap
 	Ledger   []string // ledger ids of revocations
 	Events   []notify.Event
+	// Authorized are the rules the replicator's Authorize steps added.
+	Authorized []rule.Rule
 }
 
 // Apply carries out p for the group st describes, for cause. The error joins
@@ -169,12 +171,14 @@ func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.
 	ec := cause.Event
 	var out Outcome
 	for _, s := range p.Steps {
-		if s.Kind != plan.AnnounceExemption && s.Kind != plan.AnnounceExpiring {
+		switch s.Kind {
+		case plan.AnnounceExemption, plan.AnnounceExpiring, plan.Authorize, plan.RevokeRules:
+		default:
 			out.Findings++ // exposures; an announced exemption is none
 		}
 	}
 	owner := OwnerFromTags(st.Tags)
-	var revoke []plan.Step
+	var revoke, copies []plan.Step
 	var notices []ledger.Record
 	want := p.Changes()
 	granted := 0
@@ -193,6 +197,15 @@ func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.
 			rec, ev := a.announce(s, st, cause, owner)
 			notices = append(notices, rec)
 			out.Events = append(out.Events, ev)
+		case plan.Authorize, plan.RevokeRules:
+			// The replicator's: carried out in order, after the rest.
+			k := min(granted, len(s.Rules))
+			granted -= k
+			out.Capped += len(s.Rules) - k
+			if k > 0 {
+				s.Rules = s.Rules[:k]
+				copies = append(copies, s)
+			}
 		case plan.Revoke:
 			if granted == 0 {
 				// Held back by the pace: the run tells people once, in one
@@ -219,6 +232,15 @@ func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.
 	}
 	if len(revoke) > 0 {
 		errs = append(errs, a.revoke(ctx, w, st, revoke, cause, owner, &out))
+	}
+	for _, s := range copies {
+		// In order, and no further after a failure: a removal planned
+		// after an authorize that failed (a port changed) would leave
+		// the replica with neither rule.
+		if err := a.replicate(ctx, w, st, p, s, cause, &out); err != nil {
+			errs = append(errs, err)
+			break
+		}
 	}
 	return out, errors.Join(errs...)
 }

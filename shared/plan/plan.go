@@ -63,6 +63,10 @@ type Plan struct {
 	Region  string `json:"region"`
 	GroupID string `json:"securityGroupId"`
 	Steps   []Step `json:"steps"`
+	// Set and Primary say what the replicator's steps copy (its ledger
+	// records name them); empty for the other functions.
+	Set     string `json:"set,omitempty"`
+	Primary string `json:"primary,omitempty"`
 }
 
 // Empty reports whether the plan does nothing at all.
