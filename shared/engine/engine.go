@@ -218,6 +218,8 @@ type Result struct {
 	Failed   string   `json:"failed,omitempty"`   // a failure no retry can fix (answered, not retried)
 	Partial  bool     `json:"partial,omitempty"`  // the sweep stopped at the deadline
 	Slices   []Slice  `json:"slices,omitempty"`   // sweep slices this invocation started (fan-out)
+	// Replicated counts the rules the replicator authorized on replicas.
+	Replicated int `json:"replicated,omitempty"`
 }
 
 // Run is one invocation's state. Groups are reconciled concurrently in a
@@ -566,6 +568,9 @@ type target struct {
 // reconcile observes one group, plans and applies the plan. It returns the
 // group as observed (nil when it is gone).
 func (e *Engine) reconcile(ctx context.Context, r *Run, t target, cause apply.Cause) (*observe.State, error) {
+	if gr, ok := e.fn.(GroupReconciler); ok {
+		return nil, gr.ReconcileGroup(ctx, r, t.Target, cause)
+	}
 	cl := t.cloud
 	if cl == nil {
 		var err error
@@ -600,6 +605,12 @@ func (e *Engine) reconcile(ctx context.Context, r *Run, t target, cause apply.Ca
 		return &st, nil
 	}
 	out, err := r.apply.Apply(ctx, cl, st, p, cause)
+	r.merge(st, out)
+	return &st, err
+}
+
+// merge adds what applying a plan to st did to the run's result.
+func (r *Run) merge(st observe.State, out apply.Outcome) {
 	r.mu.Lock()
 	r.res.Findings += out.Findings
 	r.res.Revoked = append(r.res.Revoked, out.Revoked...)
@@ -613,9 +624,9 @@ func (e *Engine) reconcile(ctx context.Context, r *Run, t target, cause apply.Ca
 		r.capped[st.Region] = append(r.capped[st.Region], st.GroupID)
 	}
 	r.res.Ledger = append(r.res.Ledger, out.Ledger...)
+	r.res.Replicated += len(out.Authorized)
 	r.events = append(r.events, out.Events...)
 	r.mu.Unlock()
-	return &st, err
 }
 
 // scheduleFlush starts one delayed invocation that only flushes the outbox
