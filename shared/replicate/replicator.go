@@ -125,7 +125,9 @@ func (r *Replicator) Plan(st observe.State, _ time.Time) plan.Plan {
 }
 
 // BeforeSweep does nothing.
-func (r *Replicator) BeforeSweep(context.Context, *engine.Run, string, engine.Cloud) error { return nil }
+func (r *Replicator) BeforeSweep(context.Context, *engine.Run, string, engine.Cloud) error {
+	return nil
+}
 
 // World is what set discovery read: the groups of every covered region (one
 // listing each, with names, VPCs and tags) and the sets they and the policy
