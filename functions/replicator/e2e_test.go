@@ -9,10 +9,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	"github.com/stretchr/testify/require"
