@@ -263,7 +263,11 @@ func (r *Replicator) PlanSet(ctx context.Context, cloudOf func(string) (engine.C
 	if err != nil {
 		return rep, nil, nil, err
 	}
-	pst, err := obs.Rules(ctx, pcl, observe.Target{Region: set.Primary.Region, GroupID: set.Primary.GroupID})
+	target := observe.Target{Region: set.Primary.Region, GroupID: set.Primary.GroupID}
+	if g, ok := w.Group(set.Primary); ok {
+		target.Tags = g.Tags // the listing's: no tag read
+	}
+	pst, err := obs.Rules(ctx, pcl, target)
 	if err != nil {
 		// Never plan without the primary: a mirror would remove everything.
 		return rep, nil, nil, fmt.Errorf("replicator: set %s: primary %s: %w", set.Name, set.Primary, err)
