@@ -317,3 +317,17 @@ func TestGuardStillRevokesExposureOnReplica(t *testing.T) {
 	require.Empty(t, e.ruleID(hangzhou, "sg-web-dr", "3389/3389", "0.0.0.0/0"), "the guard revoked the exposure on the replica")
 	require.Contains(t, e.rules(hangzhou, "sg-web-dr"), "ingress tcp 8443/8443 10.0.0.0/8 accept 1 admin")
 }
+
+// Each function handles each event once, for itself: the replicator, done
+// first with an event on a group in no set, must not mark it handled for the
+// guard (they share the ledger).
+func TestReplicatorNeverMarksAnEventHandledForTheGuard(t *testing.T) {
+	e := start(t, localcloud.Options{}, "guard", "replicator")
+	for i, g := range []string{"sg-legacy", "sg-bastion", "sg-db"} {
+		e.authorize(hangzhou, g, perm{proto: "tcp", ports: "6379/6379", cidr: "0.0.0.0/0", desc: fmt.Sprint("redis ", i)})
+		require.Empty(t, e.ruleID(hangzhou, g, "6379/6379", "0.0.0.0/0"), "the guard revoked the exposure on %s", g)
+	}
+	for _, r := range e.results("porthygiene-guard") {
+		require.NotContains(t, fmt.Sprint(r["ignored"]), "already handled", "%v", r)
+	}
+}

@@ -441,7 +441,7 @@ func (e *Engine) handleRecord(ctx context.Context, r *Run, rec trigger.ActionTra
 	for i, gid := range groups {
 		targets[i] = target{Target: observe.Target{Region: region, GroupID: gid}}
 	}
-	key := trigger.ActionTrailDedupKey(rec.EventID)
+	key := e.dedupKey(rec.EventID)
 	if r.deps.Ledger != nil {
 		// EventBridge is the fast path and its events are rarely duplicates:
 		// read the groups' rules while the dedup lookup runs. (The SLS path
@@ -491,6 +491,19 @@ func (e *Engine) handleRecord(ctx context.Context, r *Run, rec trigger.ActionTra
 		}
 	}
 	return nil
+}
+
+// dedupKey is this function's dedup key of an ActionTrail event. Every
+// function handles every event once: one function's "handled" record must
+// never mark the event handled for another (the replicator, done first, would
+// hide an exposure from the guard). The guard keeps the unscoped key it has
+// always written; every other function's key is scoped by its name.
+func (e *Engine) dedupKey(eventID string) string {
+	key := trigger.ActionTrailDedupKey(eventID)
+	if e.cfg.Name == "guard" {
+		return key
+	}
+	return e.cfg.Name + "/" + key
 }
 
 // PrefixListResolver is what a Cloud offers to map a prefix list to the

@@ -460,7 +460,7 @@ func (r *Replicator) reconcileSet(ctx context.Context, run *engine.Run, w World,
 			continue
 		}
 		run.Looked(st.GroupID)
-		r.tellSkipped(run, set, rp)
+		r.tellSkipped(ctx, run, set, rp)
 		if rp.Empty() {
 			continue
 		}
@@ -542,17 +542,20 @@ func (r *Replicator) whoChanged(ctx context.Context, st observe.State, cause app
 	return strings.Join(who, ", ")
 }
 
-// tellSkipped reports each primary rule a replica does not get, once per
-// rule and reason (the event id is stable: the notifier sends an id once).
-func (r *Replicator) tellSkipped(run *engine.Run, set Set, rp ReplicaPlan) {
+// tellSkipped reports each primary rule a replica does not get because a
+// human must act (a reference with no mapping, the quota), once per rule and
+// reason (the event id is stable: the notifier sends an id once). An
+// exposure left out is logged, not told: the guard already tells people of
+// it, and closes it on the primary (`replicate plan` lists it).
+func (r *Replicator) tellSkipped(ctx context.Context, run *engine.Run, set Set, rp ReplicaPlan) {
 	for _, s := range rp.Skipped {
-		sev := notify.SeverityMedium
 		if s.Kind == SkipExposure {
-			sev = notify.SeverityHigh
+			r.log.InfoContext(ctx, "exposure not copied", "set", set.Name, "replica", rp.Replica.String(), "rule", s.Rule.ID, "reason", s.Reason)
+			continue
 		}
 		run.Notify(notify.Event{
 			ID:   fmt.Sprintf("%s/%s/%s/%s/skipped-%s", r.cfg.Name, set.Name, rp.Replica, s.Rule.ID, s.Kind),
-			Kind: notify.KindReplicated, Severity: sev, Region: rp.Replica.Region, GroupID: rp.Replica.GroupID, RuleID: s.Rule.ID,
+			Kind: notify.KindReplicated, Severity: notify.SeverityMedium, Region: rp.Replica.Region, GroupID: rp.Replica.GroupID, RuleID: s.Rule.ID,
 			Direction: string(s.Rule.Direction), Protocol: string(s.Rule.Protocol), Source: s.Rule.Peer.String(),
 			Action: "rule " + s.Rule.ID + " of " + set.Primary.String() + " " + s.Reason,
 			Detail: "set " + set.Name + " (" + string(set.Mode) + ")",
