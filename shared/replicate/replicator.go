@@ -234,7 +234,10 @@ func (r *Replicator) ReconcileGroup(ctx context.Context, run *engine.Run, t obse
 		r.log.InfoContext(ctx, "group in no replication set", "group", g.String(), "event", cause.Event.EventID)
 		return nil
 	}
-	return r.reconcileSet(ctx, run, w, set, cause, g)
+	if g != set.Primary {
+		t.Ahead = nil // read ahead for the replica: planReplica reads replicas itself
+	}
+	return r.reconcileSet(ctx, run, w, set, cause, g, t.Ahead)
 }
 
 // Sweep reconciles every set (the timer): drift that raised no event here
@@ -249,7 +252,7 @@ func (r *Replicator) Sweep(ctx context.Context, run *engine.Run, _ []string) err
 	for _, s := range w.Sets {
 		// Dated, so that the notifications of each sweep are their own.
 		cause := apply.Cause{Event: ledger.EventContext{Source: "sweep", EventID: "sweep/" + run.Now().UTC().Format(time.RFC3339)}}
-		errs = append(errs, r.reconcileSet(ctx, run, w, s, cause, GroupRef{}))
+		errs = append(errs, r.reconcileSet(ctx, run, w, s, cause, GroupRef{}, nil))
 	}
 	return errors.Join(errs...)
 }
@@ -258,12 +261,18 @@ func (r *Replicator) Sweep(ctx context.Context, run *engine.Run, _ []string) err
 // shows and what a reconcile would do. A replica that cannot be read has
 // its error in its report.
 func (r *Replicator) PlanSet(ctx context.Context, cloudOf func(string) (engine.Cloud, error), obs *observe.Observer, w World, set Set, now time.Time) (SetReport, []ReplicaPlan, []observe.State, error) {
+	return r.planSet(ctx, cloudOf, obs, w, set, now, nil)
+}
+
+// planSet is PlanSet; ahead, when not nil, is the primary's rules already
+// being read (the engine reads an event's group while it checks the dedup).
+func (r *Replicator) planSet(ctx context.Context, cloudOf func(string) (engine.Cloud, error), obs *observe.Observer, w World, set Set, now time.Time, ahead *observe.Ahead) (SetReport, []ReplicaPlan, []observe.State, error) {
 	rep := SetReport{Name: set.Name, Mode: set.Mode, Primary: set.Primary, Replicas: []ReplicaReport{}}
 	pcl, err := cloudOf(set.Primary.Region)
 	if err != nil {
 		return rep, nil, nil, err
 	}
-	target := observe.Target{Region: set.Primary.Region, GroupID: set.Primary.GroupID}
+	target := observe.Target{Region: set.Primary.Region, GroupID: set.Primary.GroupID, Ahead: ahead}
 	if g, ok := w.Group(set.Primary); ok {
 		target.Tags = g.Tags // the listing's: no tag read
 	}
@@ -439,9 +448,9 @@ func (r *Replicator) prefixListByName(ctx context.Context, cloudOf func(string) 
 // reconcileSet plans every replica of set and carries the plans out by the
 // replicator's mode; picked is the group the event named (zero for the
 // timer).
-func (r *Replicator) reconcileSet(ctx context.Context, run *engine.Run, w World, set Set, cause apply.Cause, picked GroupRef) error {
+func (r *Replicator) reconcileSet(ctx context.Context, run *engine.Run, w World, set Set, cause apply.Cause, picked GroupRef, ahead *observe.Ahead) error {
 	now := run.Now()
-	_, plans, states, err := r.PlanSet(ctx, run.Cloud, run.Observer(), w, set, now)
+	_, plans, states, err := r.planSet(ctx, run.Cloud, run.Observer(), w, set, now, ahead)
 	if err != nil {
 		run.Notify(notify.Event{ID: fmt.Sprintf("%s/%s/primary-unreadable/%s", r.cfg.Name, set.Name, cause.Event.EventID),
 			Kind: notify.KindError, Severity: notify.SeverityHigh, Region: set.Primary.Region, GroupID: set.Primary.GroupID,
@@ -502,17 +511,17 @@ func (r *Replicator) carryOut(ctx context.Context, run *engine.Run, set Set, st 
 	if err != nil || out.Capped > 0 {
 		return err // apply told people of the failure; the cap's rest waits for the next run
 	}
-	ev.ID = fmt.Sprintf("%s/%s/%s/replicated/%s", r.cfg.Name, set.Name, rp.Replica, eventKey(cause))
-	ev.Action = "in step with " + set.Primary.String() + ": " + summary
-	if drift {
-		// A replica changed by someone other than the replicator: name who.
-		ev.Severity = notify.SeverityMedium
-		who := r.whoChanged(ctx, st, cause, run.Now())
-		ev.Actor = notify.Actor{UserName: who}
-		ev.Action = "drift healed: the replica had been changed by " + who + " and no longer matched " + set.Primary.String() + "; " + summary
-	} else {
-		ev.Actor = notify.Actor{Type: cause.Event.ActorType, UserName: cause.Event.ActorUserName, AccessKeyID: cause.Event.ActorAccessKeyID, SourceIP: cause.Event.SourceIP}
+	if !drift {
+		// A change on the primary copied: the ledger records it (replication
+		// records), people need not be told.
+		return nil
 	}
+	// A replica changed by someone other than the replicator: name who.
+	ev.ID = fmt.Sprintf("%s/%s/%s/drift-healed/%s", r.cfg.Name, set.Name, rp.Replica, eventKey(cause))
+	ev.Severity = notify.SeverityMedium
+	who := r.whoChanged(ctx, st, cause, run.Now())
+	ev.Actor = notify.Actor{UserName: who}
+	ev.Action = "drift healed: the replica had been changed by " + who + " and no longer matched " + set.Primary.String() + "; " + summary
 	run.Notify(ev)
 	return nil
 }
