@@ -87,6 +87,12 @@ func benchConvergence(b *testing.B, rtt time.Duration) {
 	}
 	b.StopTimer()
 	after := c.Stats.Snapshot()
+	adds := make([]time.Duration, 0, b.N)
+	for i := 0; i < len(lat); i += 2 {
+		adds = append(adds, lat[i])
+	}
+	slices.Sort(adds)
+	b.ReportMetric(float64(adds[len(adds)-1].Microseconds())/1000, "max-add-ms")
 	slices.Sort(lat)
 	pct := func(p float64) float64 {
 		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/porthygiene/porthygiene/shared/apply"
@@ -75,6 +76,11 @@ type Replicator struct {
 	eng     *engine.Engine
 	cfg     Config
 	log     *slog.Logger
+	// last is the world the last run of this instance discovered: a warm
+	// event run starts reading the replicas it names while it discovers the
+	// world afresh, and plans on the fresh one only (a stale guess costs a
+	// read, never a wrong write).
+	last atomic.Pointer[World]
 }
 
 // New builds a replicator. The policy (nil: the default) must be valid, and
@@ -224,11 +230,20 @@ var ErrConfig = fmt.Errorf("invalid replication configuration: %w", cloud.ErrInv
 // ReconcileGroup reconciles the set of the group an event picked: a change
 // on the primary is copied, a change on a replica is drift and undone.
 func (r *Replicator) ReconcileGroup(ctx context.Context, run *engine.Run, t observe.Target, cause apply.Cause) error {
+	g := GroupRef{Region: t.Region, GroupID: t.GroupID}
+	var pre prefetch
+	if last := r.last.Load(); last != nil {
+		if set, ok := SetOf(last.Sets, g); ok {
+			var stop func()
+			pre, stop = prefetchReplicas(ctx, run.Cloud, set)
+			defer stop()
+		}
+	}
 	w, err := Discover(ctx, run.Cloud, r.pol.Replication, r.Regions())
 	if err != nil {
 		return err
 	}
-	g := GroupRef{Region: t.Region, GroupID: t.GroupID}
+	r.last.Store(&w)
 	set, ok := SetOf(w.Sets, g)
 	if !ok {
 		r.log.InfoContext(ctx, "group in no replication set", "group", g.String(), "event", cause.Event.EventID)
@@ -237,7 +252,41 @@ func (r *Replicator) ReconcileGroup(ctx context.Context, run *engine.Run, t obse
 	if g != set.Primary {
 		t.Ahead = nil // read ahead for the replica: planReplica reads replicas itself
 	}
-	return r.reconcileSet(ctx, run, w, set, cause, g, t.Ahead)
+	return r.reconcileSet(ctx, run, w, set, cause, g, t.Ahead, pre)
+}
+
+// prefetch holds replica reads started before the set was discovered afresh.
+type prefetch map[GroupRef]*pendingRead
+
+type pendingRead struct {
+	done chan struct{}
+	attr rule.Attribute
+	err  error
+}
+
+// prefetchReplicas starts reading the rules of set's replicas; stop abandons
+// the reads not used and waits for them to end.
+func prefetchReplicas(ctx context.Context, cloudOf func(string) (engine.Cloud, error), set Set) (prefetch, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	pre := prefetch{}
+	for _, rep := range set.Replicas {
+		p := &pendingRead{done: make(chan struct{})}
+		pre[rep.GroupRef] = p
+		go func() {
+			defer close(p.done)
+			cl, err := cloudOf(rep.Region)
+			if err == nil {
+				p.attr, err = cl.DescribeRules(ctx, rep.GroupID)
+			}
+			p.err = err
+		}()
+	}
+	return pre, func() {
+		cancel()
+		for _, p := range pre {
+			<-p.done
+		}
+	}
 }
 
 // Sweep reconciles every set (the timer): drift that raised no event here
@@ -248,11 +297,12 @@ func (r *Replicator) Sweep(ctx context.Context, run *engine.Run, _ []string) err
 	if err != nil {
 		return err
 	}
+	r.last.Store(&w)
 	var errs []error
 	for _, s := range w.Sets {
 		// Dated, so that the notifications of each sweep are their own.
 		cause := apply.Cause{Event: ledger.EventContext{Source: "sweep", EventID: "sweep/" + run.Now().UTC().Format(time.RFC3339)}}
-		errs = append(errs, r.reconcileSet(ctx, run, w, s, cause, GroupRef{}, nil))
+		errs = append(errs, r.reconcileSet(ctx, run, w, s, cause, GroupRef{}, nil, nil))
 	}
 	return errors.Join(errs...)
 }
@@ -261,12 +311,12 @@ func (r *Replicator) Sweep(ctx context.Context, run *engine.Run, _ []string) err
 // shows and what a reconcile would do. A replica that cannot be read has
 // its error in its report.
 func (r *Replicator) PlanSet(ctx context.Context, cloudOf func(string) (engine.Cloud, error), obs *observe.Observer, w World, set Set, now time.Time) (SetReport, []ReplicaPlan, []observe.State, error) {
-	return r.planSet(ctx, cloudOf, obs, w, set, now, nil)
+	return r.planSet(ctx, cloudOf, obs, w, set, now, nil, nil)
 }
 
 // planSet is PlanSet; ahead, when not nil, is the primary's rules already
 // being read (the engine reads an event's group while it checks the dedup).
-func (r *Replicator) planSet(ctx context.Context, cloudOf func(string) (engine.Cloud, error), obs *observe.Observer, w World, set Set, now time.Time, ahead *observe.Ahead) (SetReport, []ReplicaPlan, []observe.State, error) {
+func (r *Replicator) planSet(ctx context.Context, cloudOf func(string) (engine.Cloud, error), obs *observe.Observer, w World, set Set, now time.Time, ahead *observe.Ahead, pre prefetch) (SetReport, []ReplicaPlan, []observe.State, error) {
 	rep := SetReport{Name: set.Name, Mode: set.Mode, Primary: set.Primary, Replicas: []ReplicaReport{}}
 	pcl, err := cloudOf(set.Primary.Region)
 	if err != nil {
@@ -292,7 +342,7 @@ func (r *Replicator) planSet(ctx context.Context, cloudOf func(string) (engine.C
 	var wg sync.WaitGroup
 	for i, replica := range set.Replicas {
 		wg.Go(func() {
-			rp, st, err := r.planReplica(ctx, cloudOf, w, set, pst, replica, now)
+			rp, st, err := r.planReplica(ctx, cloudOf, w, set, pst, replica, now, pre[replica.GroupRef])
 			plans[i], states[i] = rp, st
 			if err != nil {
 				reports[i] = ReplicaReport{Region: replica.Region, GroupID: replica.GroupID, Add: []RuleJSON{}, Remove: []RuleJSON{}, Skipped: []SkipReport{}, Error: err.Error()}
@@ -306,13 +356,21 @@ func (r *Replicator) planSet(ctx context.Context, cloudOf func(string) (engine.C
 	return rep, plans, states, nil
 }
 
-func (r *Replicator) planReplica(ctx context.Context, cloudOf func(string) (engine.Cloud, error), w World, set Set, pst observe.State, replica Replica, now time.Time) (ReplicaPlan, observe.State, error) {
+func (r *Replicator) planReplica(ctx context.Context, cloudOf func(string) (engine.Cloud, error), w World, set Set, pst observe.State, replica Replica, now time.Time, pre *pendingRead) (ReplicaPlan, observe.State, error) {
 	rp := ReplicaPlan{Replica: replica.GroupRef}
-	rcl, err := cloudOf(replica.Region)
-	if err != nil {
-		return rp, observe.State{}, err
+	var attr rule.Attribute
+	var err error
+	if pre != nil {
+		<-pre.done
+		attr, err = pre.attr, pre.err
 	}
-	attr, err := rcl.DescribeRules(ctx, replica.GroupID)
+	if pre == nil || err != nil {
+		var rcl engine.Cloud
+		if rcl, err = cloudOf(replica.Region); err != nil {
+			return rp, observe.State{}, err
+		}
+		attr, err = rcl.DescribeRules(ctx, replica.GroupID)
+	}
 	if err != nil {
 		return rp, observe.State{}, fmt.Errorf("replica %s: %w", replica, err)
 	}
@@ -448,9 +506,9 @@ func (r *Replicator) prefixListByName(ctx context.Context, cloudOf func(string) 
 // reconcileSet plans every replica of set and carries the plans out by the
 // replicator's mode; picked is the group the event named (zero for the
 // timer).
-func (r *Replicator) reconcileSet(ctx context.Context, run *engine.Run, w World, set Set, cause apply.Cause, picked GroupRef, ahead *observe.Ahead) error {
+func (r *Replicator) reconcileSet(ctx context.Context, run *engine.Run, w World, set Set, cause apply.Cause, picked GroupRef, ahead *observe.Ahead, pre prefetch) error {
 	now := run.Now()
-	_, plans, states, err := r.planSet(ctx, run.Cloud, run.Observer(), w, set, now, ahead)
+	_, plans, states, err := r.planSet(ctx, run.Cloud, run.Observer(), w, set, now, ahead, pre)
 	if err != nil {
 		run.Notify(notify.Event{ID: fmt.Sprintf("%s/%s/primary-unreadable/%s", r.cfg.Name, set.Name, cause.Event.EventID),
 			Kind: notify.KindError, Severity: notify.SeverityHigh, Region: set.Primary.Region, GroupID: set.Primary.GroupID,
