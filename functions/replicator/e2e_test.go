@@ -331,3 +331,53 @@ func TestReplicatorNeverMarksAnEventHandledForTheGuard(t *testing.T) {
 		require.NotContains(t, fmt.Sprint(r["ignored"]), "already handled", "%v", r)
 	}
 }
+
+// A replica untagged (no longer a replica) gets no further copies, even from
+// a warm instance that remembers it from its last run.
+func TestUntaggedReplicaIsLeftAlone(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	e.authorize(hangzhou, "sg-web", perm{proto: "tcp", ports: "8443/8443", cidr: "10.0.0.0/8", desc: "warm up"})
+	e.requireInStep("sg-web", webDR, webSH)
+	untag := ecs.CreateUntagResourcesRequest()
+	untag.RegionId, untag.ResourceType = hangzhou, "securitygroup"
+	untag.ResourceId = &[]string{"sg-web-dr"}
+	untag.TagKey = &[]string{"porthygiene-replica-of"}
+	_, err := e.ecs.UntagResources(untag)
+	require.NoError(t, err)
+
+	e.authorize(hangzhou, "sg-web", perm{proto: "tcp", ports: "8444/8444", cidr: "10.0.0.0/8", desc: "after the untag"})
+	e.requireInStep("sg-web", webSH)
+	require.NotContains(t, e.rules(hangzhou, "sg-web-dr"), "ingress tcp 8444/8444 10.0.0.0/8 accept 1 after the untag")
+	require.Contains(t, e.rules(hangzhou, "sg-web-dr"), "ingress tcp 8443/8443 10.0.0.0/8 accept 1 warm up", "and what it has stays")
+}
+
+// A write that keeps failing leaves the replica as it was, never half-done
+// (the old rule is not removed after its replacement failed to be added),
+// is told at once, and the next reconcile finishes the job.
+func TestFailingWritesLeaveTheReplicaWholeAndAreHealed(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	e.cloud.SetFaults(faults.Config{Actions: []faults.Action{{Service: "ecs", Action: "AuthorizeSecurityGroup", ServerErrorRatio: 1}}})
+	mod := ecs.CreateModifySecurityGroupRuleRequest()
+	mod.RegionId, mod.SecurityGroupId = hangzhou, "sg-web"
+	mod.SecurityGroupRuleId = e.ruleID(hangzhou, "sg-web", "22/22", "10.0.0.0/16")
+	mod.SourceCidrIp = "10.0.0.0/8"
+	_, err := e.ecs.ModifySecurityGroupRule(mod)
+	require.NoError(t, err)
+	lctest.Settle(t, e.cloud)
+
+	for _, r := range [][2]string{webDR, webSH} {
+		require.Contains(t, e.rules(r[0], r[1]), "ingress tcp 22/22 10.0.0.0/16 accept 1 ssh from the vpc", "the old rule stays while its replacement cannot be added")
+	}
+	var told bool
+	for _, m := range e.messages() {
+		told = told || strings.Contains(m, "replica NOT in step")
+	}
+	require.True(t, told, "the failure is told at once: %v", e.messages())
+
+	e.cloud.SetFaults(faults.Config{})
+	_, err = e.cloud.Advance(t.Context(), 10*time.Minute)
+	require.NoError(t, err)
+	lctest.Settle(t, e.cloud)
+	e.requireInStep("sg-web", webDR, webSH)
+	require.Contains(t, e.rules(shanghai, "sg-web-sh"), "ingress tcp 22/22 10.0.0.0/8 accept 1 ssh from the vpc")
+}
