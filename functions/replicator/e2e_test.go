@@ -103,17 +103,6 @@ func (e *env) rules(region, group string) []string {
 	return out
 }
 
-// mapped is the primary's rules with the primary's own id replaced as the
-// replica would have it.
-func mapped(rules []string, from, to string) []string {
-	out := make([]string, len(rules))
-	for i, r := range rules {
-		out[i] = strings.ReplaceAll(r, from, to)
-	}
-	slices.Sort(out)
-	return out
-}
-
 func (e *env) requireInStep(primary string, replicas ...[2]string) {
 	e.t.Helper()
 	want := e.rules(hangzhou, primary)

@@ -131,11 +131,6 @@ func (s *stringList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func loadPolicy(t *testing.T) policyDoc {
-	t.Helper()
-	return loadPolicyFile(t, policyFile)
-}
-
 func loadPolicyFile(t *testing.T, policyFile string) policyDoc {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(repoRoot(), policyFile))
@@ -180,13 +175,6 @@ const (
 	// acs:fc:{#regionId}:{#accountId}:functions/{#functionName}).
 	fcFunctionsARN = "acs:fc:${REGION}:${ACCOUNT_ID}:functions/"
 )
-
-// guardFunctionName is the guard's functionName in s.yaml: the only function
-// the role may invoke (the sweep invokes itself).
-func guardFunctionName(t *testing.T) string {
-	t.Helper()
-	return functionName(t, "guard")
-}
 
 // functionName is the functionName of an s.yaml resource.
 func functionName(t *testing.T, resource string) string {

@@ -547,7 +547,8 @@ func (r *Replicator) carryOut(ctx context.Context, run *engine.Run, set Set, st 
 	mode := r.pol.ChooseMode(policy.FunctionReplicator, policy.SeverityHigh, st.Tags).Mode
 	summary := fmt.Sprintf("%d rule(s) added, %d removed", len(rp.Add), len(rp.Remove))
 	if mode == policy.ModeDryRun {
-		r.log.InfoContext(ctx, "dry-run: would replicate", "set", set.Name, "replica", rp.Replica.String(), "add", len(rp.Add), "remove", len(rp.Remove))
+		r.log.InfoContext(ctx, "dry-run: would replicate", "set", set.Name, "replica", rp.Replica.String(), "add", len(rp.Add), "remove", len(rp.Remove),
+			"plan", ReportOf(rp))
 		return nil
 	}
 	drift := picked == rp.Replica || picked == (GroupRef{})
