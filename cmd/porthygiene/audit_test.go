@@ -68,7 +68,8 @@ func TestAuditDemoWorld(t *testing.T) {
 		rep := decodeAudit(t, stdout)
 		require.Equal(t, "default.yaml", rep.Policy)
 		require.Equal(t, "team", rep.OwnerTag)
-		require.Equal(t, []auditRegion{{Region: "cn-hangzhou", Groups: 4, Rules: 5}}, rep.Regions)
+		// (The default world's replica sg-web-dr, in vpc-dr, is a fifth group.)
+		require.Equal(t, []auditRegion{{Region: "cn-hangzhou", Groups: 5, Rules: 8}}, rep.Regions)
 
 		// The only exposure of the demo world: RDP to the world.
 		require.Len(t, rep.Findings, 1, "findings: %+v", rep.Findings)
@@ -87,8 +88,8 @@ func TestAuditDemoWorld(t *testing.T) {
 		require.Empty(t, rep.Exempted)
 
 		tot := rep.Totals
-		require.Equal(t, 4, tot.Groups)
-		require.Equal(t, 5, tot.Rules)
+		require.Equal(t, 5, tot.Groups)
+		require.Equal(t, 8, tot.Rules)
 		require.Equal(t, 1, tot.Findings)
 		require.Equal(t, 1, tot.GroupsWithFindings)
 		require.Equal(t, []auditCount{{Name: "rdp", Findings: 1, Groups: 1, Severity: "critical"}}, tot.ByService)
@@ -102,7 +103,7 @@ func TestAuditDemoWorld(t *testing.T) {
 	t.Run("Text", func(t *testing.T) {
 		code, stdout, stderr := runCLI(t, "audit", "--endpoints", ep)
 		require.Equal(t, 0, code, "findings do not fail the audit; stderr: %s", stderr)
-		require.Contains(t, stdout, "4 groups, 5 rules: 1 findings in 1 groups, 0 exempted")
+		require.Contains(t, stdout, "5 groups, 8 rules: 1 findings in 1 groups, 0 exempted")
 		require.Regexp(t, `critical\s+cn-hangzhou\s+sg-legacy \(legacy-windows\)\s+\S+\s+tcp/3389\s+rdp\s+0\.0\.0\.0/0`, stdout)
 		require.Contains(t, stdout, "by service:  rdp 1")
 		require.NotContains(t, stdout, "sg-web")
@@ -142,7 +143,7 @@ func TestAuditDemoWorld(t *testing.T) {
 	t.Run("ProgressAlways", func(t *testing.T) {
 		code, _, stderr := runCLI(t, "audit", "--endpoints", ep, "--json", "--progress", "always")
 		require.Equal(t, 0, code, "stderr: %s", stderr)
-		require.Contains(t, stderr, "4/4 groups")
+		require.Contains(t, stderr, "5/5 groups")
 		require.Contains(t, stderr, "[##############################]")
 	})
 }
@@ -340,7 +341,7 @@ func TestCommandHelp(t *testing.T) {
 func TestAuditRegions(t *testing.T) {
 	seed := localcloud.DefaultSeed()
 	seed.Regions = append(seed.Regions, lcecs.Region{
-		RegionID: "cn-shanghai",
+		RegionID: "cn-beijing",
 		SecurityGroups: []lcecs.SecurityGroup{{
 			SecurityGroupID: "sg-sh", SecurityGroupName: "shanghai", Tags: []lcecs.Tag{{Key: "team", Value: "ops"}},
 			Permissions: []lcecs.Permission{
@@ -350,13 +351,13 @@ func TestAuditRegions(t *testing.T) {
 		}},
 	})
 	_, ep := auditWorld(t, seed)
-	code, stdout, stderr := runCLI(t, "audit", "--endpoints", ep, "--json", "--region", "cn-hangzhou, cn-shanghai")
+	code, stdout, stderr := runCLI(t, "audit", "--endpoints", ep, "--json", "--region", "cn-hangzhou, cn-beijing")
 	require.Equal(t, 0, code, "stderr: %s", stderr)
 	rep := decodeAudit(t, stdout)
-	require.Equal(t, []auditRegion{{"cn-hangzhou", 4, 5}, {"cn-shanghai", 1, 2}}, rep.Regions)
+	require.Equal(t, []auditRegion{{"cn-hangzhou", 5, 8}, {"cn-beijing", 1, 2}}, rep.Regions)
 	require.Len(t, rep.Findings, 3)
 	require.Equal(t, []auditCount{
-		{Name: "cn-shanghai", Findings: 2, Groups: 1, Severity: "critical"},
+		{Name: "cn-beijing", Findings: 2, Groups: 1, Severity: "critical"},
 		{Name: "cn-hangzhou", Findings: 1, Groups: 1, Severity: "critical"},
 	}, rep.Totals.ByRegion)
 	require.Equal(t, []auditCount{
@@ -366,10 +367,10 @@ func TestAuditRegions(t *testing.T) {
 	require.Len(t, rep.Totals.ByService, 3) // rdp, ssh, redis
 
 	// A region with nothing in it still has its row.
-	code, stdout, _ = runCLI(t, "audit", "--endpoints", ep, "--json", "--region", "cn-shanghai,cn-beijing")
+	code, stdout, _ = runCLI(t, "audit", "--endpoints", ep, "--json", "--region", "cn-beijing,cn-qingdao")
 	require.Equal(t, 0, code)
 	rep = decodeAudit(t, stdout)
-	require.Equal(t, auditCount{Name: "cn-beijing"}, rep.Totals.ByRegion[1])
+	require.Equal(t, auditCount{Name: "cn-qingdao"}, rep.Totals.ByRegion[1])
 }
 
 // audit reads groups through the guard's observer, owners' decisions
