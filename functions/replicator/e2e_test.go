@@ -167,9 +167,15 @@ func TestRuleAddedOnPrimaryReachesEveryReplica(t *testing.T) {
 	e.revoke(hangzhou, "sg-web", "8443/8443", "10.0.0.0/8")
 	e.requireInStep("sg-web", webDR, webSH)
 	require.NotContains(t, e.rules(shanghai, "sg-web-sh"), "ingress tcp 8443/8443 10.0.0.0/8 accept 1 admin console")
+	// Its own writes came back as events and were recognised (no echo).
+	echoes := 0
 	for _, r := range e.results("porthygiene-replicator") {
 		require.Equal(t, "ok", fmt.Sprint(r["status"]), "%v", r)
+		if strings.Contains(fmt.Sprint(r["ignored"]), "caused by our own role") {
+			echoes++
+		}
 	}
+	require.GreaterOrEqual(t, echoes, 2, "the copies' events in cn-hangzhou (sg-web-dr's add and remove) were ignored as its own")
 }
 
 // A hand edit on the replica in the other region raises its event on that

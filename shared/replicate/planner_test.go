@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/porthygiene/porthygiene/shared/decision"
 	"github.com/porthygiene/porthygiene/shared/exposure"
 	"github.com/porthygiene/porthygiene/shared/observe"
 	"github.com/porthygiene/porthygiene/shared/plan"
@@ -35,6 +36,7 @@ type groupFile struct {
 	Tags        map[string]string   `json:"tags"`
 	Permissions []rule.Permission   `json:"permissions"`
 	PrefixLists map[string][]string `json:"prefixLists"`
+	Decisions   []decision.Decision `json:"decisions"` // owners' decisions (primary.json)
 	// replica.json only
 	Mode     string            `json:"mode"`
 	Refs     map[string]string `json:"refs"`
@@ -54,6 +56,12 @@ func loadGroup(t *testing.T, path string) (observe.State, groupFile) {
 	if st.Tags == nil {
 		st.Tags = map[string]string{}
 	}
+	for i := range gf.Decisions {
+		if gf.Decisions[i].GroupID == "" {
+			gf.Decisions[i].GroupID = gf.GroupID
+		}
+	}
+	st.Decisions = decision.NewSet(gf.Decisions)
 	for id, cidrs := range gf.PrefixLists {
 		st.PrefixLists[id] = []netip.Prefix{}
 		for _, c := range cidrs {
