@@ -7,7 +7,7 @@ FUZZTIME  ?= 30s
 # staticcheck, pinned: a release that supports this module's Go version.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build cli test vet lint fuzz bench demo contract clean
+.PHONY: all build cli test vet lint fuzz bench chaos demo contract clean
 
 all: build
 
@@ -55,18 +55,30 @@ node_modules/.package-lock.json: package.json package-lock.json
 		echo "npm not found: the s.yaml check (internal/deploytest) will be skipped; install Node.js >= 18 and npm"; \
 	fi
 
-## fuzz: each fuzz target for FUZZTIME (default 30s).
+## fuzz: each fuzz target for FUZZTIME (default 30s). The inputs the fuzzer
+## found interesting (its cache) are copied into the package's
+## testdata/fuzz/<Target>/, where `go test` replays them as seeds from then on;
+## a failing input lands there too, as go test writes it.
 fuzz:
-	@for pkg in $$($(GO) list ./...); do \
+	@cache=$$($(GO) env GOCACHE)/fuzz; \
+	for pkg in $$($(GO) list ./...); do \
+		dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
 		for target in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
 			echo "fuzz $$pkg $$target"; \
 			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg || exit 1; \
+			if [ -d "$$cache/$$pkg/$$target" ]; then \
+				mkdir -p "$$dir/testdata/fuzz/$$target" && cp -n "$$cache/$$pkg/$$target"/* "$$dir/testdata/fuzz/$$target/" 2>/dev/null; \
+				echo "  corpus: $$(ls "$$dir/testdata/fuzz/$$target" | wc -l) inputs in $${dir#$$(pwd)/}/testdata/fuzz/$$target"; \
+			fi; \
 		done; \
 	done
 
-## bench: the speed and memory targets of the issues.
+## bench: the speed and memory targets of the issues, as one generated table
+## (BENCHMARKS.md, with the machine and the date). BENCH_MAKETEST=false skips
+## timing `make test` on a fresh clone (about 3 minutes).
+BENCH_MAKETEST ?= true
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./internal/benchtable -o BENCHMARKS.md -maketest=$(BENCH_MAKETEST)
 
 ## contract: the ECS, SLS and FC contract suites against a real account, with
 ## credentials from the environment (never part of `make test`). It creates and
@@ -98,6 +110,15 @@ contract:
 	$(GO) test -count=1 -timeout $(CONTRACT_TIMEOUT) -run 'TestContract' -v ./localcloud/ecs/ -integration
 	$(GO) test -count=1 -timeout $(CONTRACT_TIMEOUT) -run 'TestContract' -v ./localcloud/sls/ -integration
 	$(GO) test -count=1 -timeout $(CONTRACT_TIMEOUT) -run 'TestContract' -v ./shared/fcapi/ -integration
+
+## chaos: the chaos run (internal/chaos): a virtual day of 500 rule changes by
+## several principals under injected faults, the invariants checked and
+## printed as a table (also written to CHAOS.md). CHAOS_SEED=N replays a run.
+CHAOS_SEED ?= 0
+chaos:
+	$(GO) test -count=1 -run '^TestChaos$$' -timeout 90m ./internal/chaos/ \
+		-chaos.duration=24h -chaos.changes=500 -chaos.jitter=10s -chaos.seed=$(CHAOS_SEED) -chaos.report=$(CURDIR)/CHAOS.md; \
+		status=$$?; cat CHAOS.md 2>/dev/null; exit $$status
 
 ## demo: the main job on localcloud with the real binaries.
 demo: build

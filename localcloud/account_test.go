@@ -167,7 +167,8 @@ func TestActionTrailServesTheTrailsAndOnlyLoggingOnesDeliver(t *testing.T) {
 		require.NoError(t, err, "ActionTrail creates %s with an index", logstore)
 		return len(r.Logs)
 	}
-	require.Equal(t, 1, count("actiontrail_main"))
+	// SLS indexes a delivered event seconds later (SLSIndexDelay).
+	require.Eventually(t, func() bool { return count("actiontrail_main") == 1 }, 15*time.Second, 100*time.Millisecond)
 	require.Equal(t, 0, count("actiontrail_old"), "a stopped trail delivers nothing")
 }
 

@@ -64,11 +64,27 @@ type Options struct {
 	// Default: the first log trigger whose logstore starts with "actiontrail_".
 	Trail string
 	// SLSIndexDelay is how long SLS takes to make a received log searchable by
-	// GetLogs (real SLS: about 3 s); 0, the default, makes it searchable at
-	// once. It runs on the wall clock or the virtual clock, whichever passes
-	// it first (localcloud/sls/QUERY.md). POST /_localcloud/sls/index-delay
-	// changes it while localcloud runs.
+	// GetLogs; 0 means DefaultSLSIndexDelay (3 s, as real SLS), and
+	// NoSLSIndexDelay makes logs searchable at once (a test that wants it
+	// says why). It runs on the wall clock or the virtual clock, whichever
+	// passes it first (localcloud/sls/QUERY.md). PullLogs reads at once.
+	// POST /_localcloud/sls/index-delay changes it while localcloud runs.
 	SLSIndexDelay time.Duration
+}
+
+// DefaultSLSIndexDelay is Options.SLSIndexDelay's default: real SLS makes a
+// write searchable by GetLogs about 3 s after it was received.
+const DefaultSLSIndexDelay = 3 * time.Second
+
+// NoSLSIndexDelay, as Options.SLSIndexDelay, makes every log searchable as
+// soon as it is received: not what SLS does, so only for a test that says why.
+const NoSLSIndexDelay time.Duration = -1
+
+func (o Options) slsIndexDelay() time.Duration {
+	if o.SLSIndexDelay == 0 {
+		return DefaultSLSIndexDelay
+	}
+	return max(o.SLSIndexDelay, 0)
 }
 
 // Cloud is a running localcloud.
@@ -214,7 +230,7 @@ func Start(opts Options) (*Cloud, error) {
 
 	c.buses = map[string]*eventbus.Bus{c.region: c.Bus}
 	c.ECS = ecs.New(ecs.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Trail: actiontrail.SinkFunc(c.emit), DefaultRegion: c.region})
-	c.SLS = sls.New(sls.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, IndexDelay: opts.SLSIndexDelay})
+	c.SLS = sls.New(sls.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, IndexDelay: opts.slsIndexDelay()})
 	c.RAM = ram.New(ram.Config{Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Clock: c.Clock, AccountID: auth.AccountID})
 	c.ActionTrail = actiontrail.NewServer(actiontrail.ServerConfig{Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Clock: c.Clock, AccountID: auth.AccountID})
 	c.DingTalk = dingtalk.New(dingtalk.Config{Clock: c.Clock, Stats: c.Stats, Faults: c.Faults})
@@ -374,6 +390,10 @@ func (c *Cloud) functionEnv() map[string]string {
 		"APPROVE_SIGNING_KEY": c.signingKey,
 	}
 }
+
+// SigningKey is the approve links' signing key of this run (tests check it
+// reaches no log line, message or ledger record).
+func (c *Cloud) SigningKey() string { return c.signingKey }
 
 func (c *Cloud) robotAddrs() []RobotAddr {
 	var out []RobotAddr

@@ -207,7 +207,8 @@ func (c *Cloud) control(w http.ResponseWriter, r *http.Request) {
 // SetFaults installs a fault configuration for the services and the event bus.
 func (c *Cloud) SetFaults(cfg faults.Config) {
 	c.Faults.Replace(cfg)
-	c.setBusOptions(eventbus.Options{Duplicate: cfg.DuplicateEvents, Delay: cfg.EventDelay, Reorder: cfg.ReorderEvents})
+	c.setBusOptions(eventbus.Options{Duplicate: cfg.DuplicateEvents, Delay: cfg.EventDelay, Reorder: cfg.ReorderEvents,
+		DuplicateRatio: cfg.DuplicateRatio, Jitter: cfg.EventDelayJitter})
 }
 
 // parseDuration accepts Go durations plus a day suffix ("7d", "1d12h").

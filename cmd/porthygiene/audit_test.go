@@ -16,6 +16,7 @@ import (
 	lcecs "github.com/porthygiene/porthygiene/localcloud/ecs"
 	"github.com/porthygiene/porthygiene/localcloud/lctest"
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 	"github.com/porthygiene/porthygiene/shared/rule"
 )
 
@@ -190,6 +191,7 @@ func auditRichWorld(t *testing.T) (ep string, ledgerFlags []string) {
 		}
 	}
 	require.NoError(t, conn.ledger.Append(t.Context(), recs...))
+	ledgertest.Searchable(t, conn.ledger, recs...) // what audit reads, it searches
 	return ep, []string{"--ledger-project", "ph-ledger", "--ledger-logstore", "ledger"}
 }
 
@@ -403,13 +405,17 @@ func TestAuditHonoursAnOwnersKeepDecision(t *testing.T) {
 	require.NotNil(t, findingOf(decodeAudit(t, stdout), "sg-db"))
 
 	// An expired keep and a keep on another group change nothing.
-	require.NoError(t, conn.ledger.Append(t.Context(), keep("sg-db", "link-old", now.Add(-2*time.Hour), now.Add(-time.Hour)), keep("sg-web", "link-other", now.Add(-2*time.Hour), now.Add(72*time.Hour))))
+	stale := []ledger.Record{keep("sg-db", "link-old", now.Add(-2*time.Hour), now.Add(-time.Hour)), keep("sg-web", "link-other", now.Add(-2*time.Hour), now.Add(72*time.Hour))}
+	require.NoError(t, conn.ledger.Append(t.Context(), stale...))
+	ledgertest.Searchable(t, conn.ledger, stale...)
 	code, stdout, stderr = runCLI(t, append([]string{"audit", "--endpoints", ep, "--json", "--days", "0"}, ledgerFlags...)...)
 	require.Equal(t, 0, code, "stderr: %s", stderr)
 	require.NotNil(t, findingOf(decodeAudit(t, stdout), "sg-db"), "an expired keep keeps nothing")
 
 	// An active keep: exempt, with who kept it and why.
-	require.NoError(t, conn.ledger.Append(t.Context(), keep("sg-db", "link-1", now.Add(-time.Minute), now.Add(72*time.Hour))))
+	active := keep("sg-db", "link-1", now.Add(-time.Minute), now.Add(72*time.Hour))
+	require.NoError(t, conn.ledger.Append(t.Context(), active))
+	ledgertest.Searchable(t, conn.ledger, active)
 	code, stdout, stderr = runCLI(t, append([]string{"audit", "--endpoints", ep, "--json", "--days", "0"}, ledgerFlags...)...)
 	require.Equal(t, 0, code, "stderr: %s", stderr)
 	rep := decodeAudit(t, stdout)

@@ -183,7 +183,8 @@ func (d *demo) sshToTheWorld(ctx context.Context) error {
 	d.check(closed > 0 && closed < time.Second, "the exposure was closed within a second")
 	d.check(d.has("sg-web", 22, "10.0.0.0/16"), "the VPC-internal SSH rule on the same port was left alone")
 	d.check(d.has("sg-web", 443, "0.0.0.0/0"), "443 to the world was left alone (allowed by policy)")
-	revs, err := d.conn.ledger.Query(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindRevocation}, GroupID: "sg-web"})
+	// Read by cursor: SLS's search index has it only seconds later.
+	revs, _, err := d.conn.ledger.Tail(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindRevocation}, GroupID: "sg-web", Since: d.cloud.Clock.Now().Add(-time.Hour)}, nil)
 	d.check(err == nil && len(revs) == 1, "the ledger holds the rule's backup")
 	msgs := d.newMessages()
 	d.check(len(msgs) >= 1 && strings.Contains(msgs[0].Text, "alice"), "the DingTalk message names who did it")
@@ -242,6 +243,10 @@ func (d *demo) restoreWithExemption(ctx context.Context) error {
 		return err
 	}
 	d.check(d.has("sg-web", 22, "0.0.0.0/0"), "the rule is back, and the guard leaves it (exempt until "+until+")")
+	// A few seconds later, when SLS's index has the restore record.
+	if _, err := d.cloud.Advance(ctx, d.cloud.SLS.IndexDelay()); err != nil {
+		return err
+	}
 	_, err = restoreRule(ctx, d.conn, policy.Default(), id, &ex, false, now)
 	d.check(errors.Is(err, restore.ErrAlreadyRestored), "a second restore of the same rule is refused")
 	d.summary = append(d.summary, "restore re-authorized the backed-up rule with an exemption; the guard left it")

@@ -59,22 +59,18 @@ func TestRestoreBringsTheRuleBackWithAnExemption(t *testing.T) {
 	lctest.Settle(t, c)
 	require.False(t, hasPrefix(ingress(t, cl, c.Region(), "sg-web"), "TCP 3389/3389 0.0.0.0/0"), "the guard revoked it")
 
-	code, out, errOut := cli(t, "ledger", "--endpoints", ep, "--kind", "revocation", "--json")
-	require.Equal(t, 0, code, errOut)
-	var entries []ledgerEntry
-	require.NoError(t, json.Unmarshal([]byte(out), &entries))
-	require.Len(t, entries, 1)
+	entries := searchedEntries(t, ep, "revocation", 1)
 	id := entries[0].ID
 	require.Contains(t, entries[0].Summary, "alice")
 
 	// Without an exemption the guard would close it again: refused, nothing changes.
-	code, _, errOut = cli(t, "restore", "--endpoints", ep, "--id", id)
+	code, _, errOut := cli(t, "restore", "--endpoints", ep, "--id", id)
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "refused")
 	require.False(t, hasPrefix(ingress(t, cl, c.Region(), "sg-web"), "TCP 3389/3389 0.0.0.0/0"))
 
 	until := time.Now().Add(30 * 24 * time.Hour).Format("2006-01-02")
-	code, out, errOut = cli(t, "restore", "--endpoints", ep, "--id", id, "--exempt-until", until, "--owner", "alice", "--reason", "vendor support window", "--json")
+	code, out, errOut := cli(t, "restore", "--endpoints", ep, "--id", id, "--exempt-until", until, "--owner", "alice", "--reason", "vendor support window", "--json")
 	require.Equal(t, 0, code, errOut)
 	var res restoreResult
 	require.NoError(t, json.Unmarshal([]byte(out), &res))
@@ -112,6 +108,21 @@ func ruleID(t *testing.T, cl *ecs.Client, region, group, port string) string {
 		}
 	}
 	return id
+}
+
+// searchedEntries waits until `porthygiene ledger` lists n entries of kind
+// and returns them: the CLI searches the ledger, and SLS indexes a write
+// seconds after it (localcloud's SLSIndexDelay), so an operator who just
+// acted sees the record seconds later, as this test does.
+func searchedEntries(t *testing.T, ep, kind string, n int) []ledgerEntry {
+	t.Helper()
+	var entries []ledgerEntry
+	require.Eventually(t, func() bool {
+		entries = ledgerEntries(t, ep, kind)
+		return len(entries) >= n
+	}, 15*time.Second, 100*time.Millisecond, "%d %s record(s) never searchable", n, kind)
+	require.Len(t, entries, n)
+	return entries
 }
 
 func ledgerEntries(t *testing.T, ep, kind string) []ledgerEntry {
@@ -175,8 +186,7 @@ func TestRestoreIsHonest(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &first))
 	require.Equal(t, first.NewRuleID, ruleID(t, cl, c.Region(), "sg-web", "3389"))
 	require.NotEqual(t, still, first.NewRuleID)
-	restores := ledgerEntries(t, ep, "restore")
-	require.Len(t, restores, 1)
+	restores := searchedEntries(t, ep, "restore", 1)
 	require.Contains(t, restores[0].Summary, first.NewRuleID)
 
 	code, _, errOut = cli(t, append([]string{"restore", "--endpoints", ep, "--id", id}, exempt...)...)
@@ -198,7 +208,7 @@ func TestRestoreIsHonest(t *testing.T) {
 	require.NotEmpty(t, again)
 	require.NotEqual(t, first.NewRuleID, again)
 	require.Contains(t, out, "new rule id: "+again)
-	require.Len(t, ledgerEntries(t, ep, "restore"), 2)
+	searchedEntries(t, ep, "restore", 2)
 }
 
 func hasPrefix(list []string, p string) bool {

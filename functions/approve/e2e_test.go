@@ -21,6 +21,7 @@ import (
 	"github.com/porthygiene/porthygiene/shared/approve"
 	"github.com/porthygiene/porthygiene/shared/approve/approvetest"
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 	"github.com/porthygiene/porthygiene/shared/slsapi"
 )
 
@@ -114,7 +115,17 @@ func query(t *testing.T, link string) url.Values {
 	return u.Query()
 }
 
+// decisions are the decision records written, read by cursor (at once).
 func (e *env) decisions() []ledger.Record {
+	e.t.Helper()
+	recs, err := ledgertest.Written(e.t.Context(), e.led, ledger.Filter{Kinds: []ledger.Kind{ledger.KindDecision}})
+	require.NoError(e.t, err)
+	return recs
+}
+
+// searched are the decision records a search finds, as the approve function
+// looks them up: seconds after they were written (SLS's index delay).
+func (e *env) searched() []ledger.Record {
 	e.t.Helper()
 	recs, err := e.led.Query(e.t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindDecision}})
 	require.NoError(e.t, err)
@@ -162,6 +173,10 @@ func TestApproveLinkWorksOnce(t *testing.T) {
 	require.WithinDuration(t, e.cloud.Clock.Now().Add(30*24*time.Hour), d.Until, time.Minute, "until is anchored on the emulated clock")
 	require.Contains(t, page, r.ID)
 
+	// The replay comes once the decision is searchable (a replay inside
+	// SLS's index delay writes the same keyed record:
+	// TestApproveLinkPostedTwiceInsideTheIndexDelay).
+	require.Eventually(t, func() bool { return len(e.searched()) == 1 }, 15*time.Second, 100*time.Millisecond)
 	status, page = e.post(link, query(t, link))
 	require.Equal(t, http.StatusConflict, status, page)
 	require.Contains(t, page, "already used")

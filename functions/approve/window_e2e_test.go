@@ -41,15 +41,15 @@ func TestApproveLinkPostedTwiceInsideTheIndexDelay(t *testing.T) {
 	}
 	wg.Wait()
 	require.Less(t, time.Since(began), indexDelay, "both confirmations ran inside the index delay")
-	require.Empty(t, e.decisions(), "inside the delay no decision is searchable yet")
+	require.Empty(t, e.searched(), "inside the delay no decision is searchable yet")
 	for i, s := range statuses {
 		require.Contains(t, []int{http.StatusOK, http.StatusConflict}, s, pages[i])
 	}
 	require.Contains(t, statuses, http.StatusOK, "one of them recorded the decision")
 
-	require.Eventually(t, func() bool { return len(e.decisions()) > 0 }, 4*indexDelay, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return len(e.searched()) > 0 }, 4*indexDelay, 100*time.Millisecond)
 	time.Sleep(indexDelay) // whatever either wrote is searchable now
-	recs := e.decisions()
+	recs := e.searched()
 	require.Len(t, recs, 1, "one decision for one link")
 	require.Equal(t, approve.NonceKey(l.Nonce), recs[0].EventID)
 	for i, s := range statuses {

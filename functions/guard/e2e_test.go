@@ -30,6 +30,7 @@ import (
 	"github.com/porthygiene/porthygiene/localcloud/lctest"
 	"github.com/porthygiene/porthygiene/shared/approve/approvetest"
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 	"github.com/porthygiene/porthygiene/shared/slsapi"
 )
 
@@ -67,7 +68,7 @@ func ledgerOf(c *localcloud.Cloud) *ledger.Ledger {
 
 func (e *env) decisions() []ledger.Record {
 	e.t.Helper()
-	recs, err := e.led.Query(e.t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindDecision}})
+	recs, err := ledgertest.Written(e.t.Context(), e.led, ledger.Filter{Kinds: []ledger.Kind{ledger.KindDecision}})
 	require.NoError(e.t, err)
 	return recs
 }
@@ -87,6 +88,9 @@ func (e *env) click(link string) int {
 		want++ // the confirmation recorded one decision
 	}
 	require.Len(e.t, e.decisions(), want, page)
+	// The owner's next step comes seconds later, when SLS's index has the
+	// decision: what the guard and the approve function search for.
+	ledgertest.Searchable(e.t, e.led, e.decisions()...)
 	return status
 }
 
@@ -130,7 +134,7 @@ func (e *env) rules(group string) []string {
 
 func (e *env) revocations(group string) []ledger.Record {
 	e.t.Helper()
-	recs, err := e.led.Query(e.t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindRevocation}, GroupID: group})
+	recs, err := ledgertest.Written(e.t.Context(), e.led, ledger.Filter{Kinds: []ledger.Kind{ledger.KindRevocation}, GroupID: group})
 	require.NoError(e.t, err)
 	return recs
 }
@@ -788,7 +792,7 @@ func TestGuardOneRevocationRecordAttributedToTheOpener(t *testing.T) {
 	require.NotEqual(t, "bob", body.OpenedBy)
 	if body.OpenedBy != "carol" {
 		require.Equal(t, ledger.Unknown, body.OpenedBy)
-		found, err := e.led.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindFinding}, GroupID: g})
+		found, err := ledgertest.Written(t.Context(), e.led, ledger.Filter{Kinds: []ledger.Kind{ledger.KindFinding}, GroupID: g})
 		require.NoError(t, err)
 		var openers []string
 		for _, f := range found {
@@ -838,7 +842,7 @@ func TestGuardSelfWrittenForeverExemptionIsAnnouncedAndEnded(t *testing.T) {
 	lctest.Settle(t, e.cloud)
 
 	require.Contains(t, e.rules(g), "TCP 22/22 0.0.0.0/0 Accept", "exempt for now")
-	notices, err := e.led.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindExemption}, GroupID: g})
+	notices, err := ledgertest.Written(t.Context(), e.led, ledger.Filter{Kinds: []ledger.Kind{ledger.KindExemption}, GroupID: g})
 	require.NoError(t, err)
 	require.Len(t, notices, 1, "announced once, recorded once")
 	n, err := notices[0].ExemptionNotice()
@@ -863,7 +867,7 @@ func TestGuardSelfWrittenForeverExemptionIsAnnouncedAndEnded(t *testing.T) {
 	body, err := revs[0].Revocation()
 	require.NoError(t, err)
 	require.Contains(t, body.Reason, "at the policy's maximum length")
-	notices, err = e.led.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindExemption}, GroupID: g})
+	notices, err = ledgertest.Written(t.Context(), e.led, ledger.Filter{Kinds: []ledger.Kind{ledger.KindExemption}, GroupID: g})
 	require.NoError(t, err)
 	require.Len(t, notices, 2, "announced, then announced as expiring; never again")
 }

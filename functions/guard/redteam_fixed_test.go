@@ -28,6 +28,7 @@ import (
 	"github.com/porthygiene/porthygiene/localcloud/fcrt"
 	"github.com/porthygiene/porthygiene/localcloud/lctest"
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 )
 
 // sensitivePorts are the default catalogue's TCP ports.
@@ -270,7 +271,7 @@ func TestRedteamFixedGapModifyPrefixListExposesUntilTheSweep(t *testing.T) {
 	_, err = e.cloud.Advance(t.Context(), 10*time.Second)
 	require.NoError(t, err)
 	require.NotContains(t, e.rules("sg-bastion"), "TCP 22/22 pl-office Accept", "GAP: SSH open to the world through pl-office until the sweep")
-	revs, err := e.led.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindRevocation}})
+	revs, err := ledgertest.Written(t.Context(), e.led, ledger.Filter{Kinds: []ledger.Kind{ledger.KindRevocation}})
 	require.NoError(t, err)
 	require.NotEmpty(t, revs)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/porthygiene/porthygiene/localcloud/fcrt"
 	"github.com/porthygiene/porthygiene/localcloud/lctest"
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 	"github.com/porthygiene/porthygiene/shared/trigger"
 )
 
@@ -172,14 +173,15 @@ func TestRedteamD3ThrottledRevokeToldAndRestoreHonest(t *testing.T) {
 	}, 20*time.Second, 100*time.Millisecond, "told at once")
 	require.Empty(t, e.revocations(g))
 
-	backups, err := e.led.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindBackup}, GroupID: g})
+	backups, err := ledgertest.Written(t.Context(), e.led, ledger.Filter{Kinds: []ledger.Kind{ledger.KindBackup}, GroupID: g})
 	require.NoError(t, err)
 	require.NotEmpty(t, backups)
+	ledgertest.Searchable(t, e.led, backups[0]) // the operator's restore, seconds later, searches for it
 	until := e.cloud.Clock.Now().Add(10 * 24 * time.Hour).Format("2006-01-02")
 	code, out, errOut := porthygiene(t, "restore", "--endpoints", ep, "--id", backups[0].ID, "--exempt-until", until, "--owner", "ops", "--reason", "test")
 	require.Equal(t, 1, code, "a restore that would create nothing fails: %s %s", out, errOut)
 	require.Contains(t, errOut, "already in the group")
-	restores, err := e.led.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindRestore}, GroupID: g})
+	restores, err := ledgertest.Written(t.Context(), e.led, ledger.Filter{Kinds: []ledger.Kind{ledger.KindRestore}, GroupID: g})
 	require.NoError(t, err)
 	require.Empty(t, restores, "nothing recorded")
 
@@ -188,6 +190,7 @@ func TestRedteamD3ThrottledRevokeToldAndRestoreHonest(t *testing.T) {
 	lctest.Settle(t, e.cloud)
 	revs := e.revocations(g)
 	require.Len(t, revs, 1)
+	ledgertest.Searchable(t, e.led, revs[0])
 	code, out, errOut = porthygiene(t, "restore", "--endpoints", ep, "--id", revs[0].ID, "--exempt-until", until, "--owner", "ops", "--reason", "test")
 	require.Equal(t, 0, code, "%s %s", out, errOut)
 	require.Contains(t, e.rules(g), "TCP 6379/6379 0.0.0.0/0 Accept")
@@ -465,7 +468,7 @@ func TestRedteamN8HugeAndConflictingMarkers(t *testing.T) {
 	for _, r := range e.rulesFull(g) {
 		t.Logf("left: %s %s desc=%.80q", r.PortRange, r.SourceCidrIp, r.Description)
 	}
-	notices, err := e.led.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindExemption}, GroupID: g})
+	notices, err := ledgertest.Written(t.Context(), e.led, ledger.Filter{Kinds: []ledger.Kind{ledger.KindExemption}, GroupID: g})
 	require.NoError(t, err)
 	kept := len(e.rules(g))
 	require.Len(t, notices, kept, "every rule left open by a marker is announced and recorded")
@@ -505,7 +508,7 @@ func TestRedteamN9TagExemptionUntil9999(t *testing.T) {
 	e.authorize(bad, perm{proto: "tcp", ports: "22/22", cidr: world})
 	require.NotContains(t, e.rules(bad), "TCP 22/22 0.0.0.0/0 Accept", "a malformed exemption exempts nothing")
 	require.Contains(t, e.rules(long), "TCP 22/22 0.0.0.0/0 Accept")
-	notices, err := e.led.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindExemption}, GroupID: long})
+	notices, err := ledgertest.Written(t.Context(), e.led, ledger.Filter{Kinds: []ledger.Kind{ledger.KindExemption}, GroupID: long})
 	require.NoError(t, err)
 	require.Len(t, notices, 1)
 	n, err := notices[0].ExemptionNotice()
@@ -527,7 +530,7 @@ func TestRedteamN8RestoreWithForeverExemption(t *testing.T) {
 	t.Logf("restore: %d %s %s", code, out, errOut)
 	lctest.Settle(t, e.cloud)
 	if code == 0 {
-		notices, err := e.led.Query(t.Context(), ledger.Filter{Kinds: []ledger.Kind{ledger.KindExemption}, GroupID: "sg-web"})
+		notices, err := ledgertest.Written(t.Context(), e.led, ledger.Filter{Kinds: []ledger.Kind{ledger.KindExemption}, GroupID: "sg-web"})
 		require.NoError(t, err)
 		require.NotEmpty(t, notices, "the restored rule's exemption is announced and recorded")
 		n, err := notices[0].ExemptionNotice()

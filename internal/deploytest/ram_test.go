@@ -230,7 +230,15 @@ func testRolePolicyShape(t *testing.T, r roleSpec) {
 			case strings.HasPrefix(a, "ecs:"):
 				want = []string{ecsGroupsARN}
 			case a == "log:GetCursorOrData":
-				want = []string{trailARN}
+				if r.name == replicatorRoleName {
+					// The notifier's budget and outbox read by cursor from
+					// the ledger (the replicator has no SLS trigger).
+					want = []string{ledgerARN}
+					break
+				}
+				// The SLS trigger's range, and the notifier's budget read
+				// by cursor from the ledger.
+				want = []string{ledgerARN, trailARN}
 			case a == "log:GetLogStoreLogs" && r.name == replicatorRoleName:
 				// The ledger, and the trail's logstore: who changed a replica.
 				want = []string{ledgerARN, trailARN}

@@ -112,6 +112,22 @@ func (s *Store) IssueSTS(role, session string, now time.Time, ttl time.Duration)
 	return c
 }
 
+// Secrets lists every AccessKey secret and STS token the store ever issued
+// (for tests that check no secret reached a log line, a message or the
+// ledger).
+func (s *Store) Secrets() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for _, c := range s.byKey {
+		out = append(out, c.AccessKeySecret)
+		if c.SecurityToken != "" {
+			out = append(out, c.SecurityToken)
+		}
+	}
+	return out
+}
+
 // Lookup returns the credential for an AccessKey id.
 func (s *Store) Lookup(accessKeyID string) (Credential, bool) {
 	s.mu.RLock()

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,5 +36,20 @@ func TestVerify(t *testing.T) {
 				t.Fatalf("Verify = %v, want %v", err, c.want)
 			}
 		})
+	}
+}
+
+func TestSecretsListsEveryIssuedSecret(t *testing.T) {
+	s := NewStore()
+	u := s.AddUser("alice")
+	sts := s.IssueSTS("porthygiene-fc-role", "guard", time.Now(), time.Hour)
+	got := s.Secrets()
+	for _, want := range []string{u.AccessKeySecret, sts.AccessKeySecret, sts.SecurityToken} {
+		if !slices.Contains(got, want) {
+			t.Fatalf("Secrets() lacks %q", want)
+		}
+	}
+	if slices.Contains(got, u.AccessKeyID) {
+		t.Fatal("an AccessKey id is not a secret")
 	}
 }

@@ -2,6 +2,8 @@ package eventbus
 
 import (
 	"context"
+	"math/rand/v2"
+	"sort"
 	"sync"
 	"time"
 )
@@ -17,6 +19,13 @@ type Options struct {
 	Duplicate bool          // deliver every event twice (same id)
 	Delay     time.Duration // wall-clock delay before each delivery
 	Reorder   bool          // hold one event back and deliver it after the next
+	// DuplicateRatio delivers that share of the events twice (same id), at
+	// random: EventBridge's at-least-once delivery on a bad day.
+	DuplicateRatio float64
+	// Jitter adds a random wall-clock delay in [0, Jitter) to each delivery
+	// (each copy of a duplicate drawn apart); deliveries are made in the
+	// order of their due times, so events overtake one another.
+	Jitter time.Duration
 }
 
 // Bus is one region's default event bus. The zero value is ready to use.
@@ -173,11 +182,19 @@ func (b *Bus) releaseLocked() {
 func (b *Bus) enqueueLocked(ds []delivery) {
 	for _, d := range ds {
 		n := 1
-		if b.opts.Duplicate {
+		if b.opts.Duplicate || (b.opts.DuplicateRatio > 0 && rand.Float64() < b.opts.DuplicateRatio) {
 			n = 2
 		}
 		for range n {
-			d.sub.queue = append(d.sub.queue, d)
+			c := d
+			if b.opts.Jitter > 0 {
+				c.due = c.due.Add(rand.N(b.opts.Jitter))
+				q := d.sub.queue
+				i := sort.Search(len(q), func(i int) bool { return q[i].due.After(c.due) })
+				d.sub.queue = append(q[:i], append([]delivery{c}, q[i:]...)...)
+			} else {
+				d.sub.queue = append(d.sub.queue, c)
+			}
 			b.queued++
 		}
 		if !d.sub.running {

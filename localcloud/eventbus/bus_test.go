@@ -2,6 +2,8 @@ package eventbus
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -160,4 +162,31 @@ func TestBusSlowTargetDoesNotBlockOthers(t *testing.T) {
 
 	close(release)
 	require.NoError(t, b.Wait(t.Context()))
+}
+
+// A share of the events comes twice, at random; with jitter, events
+// overtake one another, yet every one is delivered and none is lost.
+func TestBusDuplicateRatioAndJitter(t *testing.T) {
+	var b Bus
+	var c collector
+	b.Subscribe("all", MustCompilePattern(`{"source":["acs.ecs"]}`), c.target)
+	b.SetOptions(Options{DuplicateRatio: 0.5, Jitter: 20 * time.Millisecond})
+	const n = 200
+	for i := range n {
+		b.Publish(event("AuthorizeSecurityGroup", fmt.Sprintf("sg-%03d", i)))
+	}
+	require.NoError(t, b.Wait(t.Context()))
+	got := c.names()
+	seen := map[string]int{}
+	for _, g := range got {
+		seen[g]++
+	}
+	require.Len(t, seen, n, "every event is delivered")
+	dups := len(got) - n
+	require.Greater(t, dups, n/4, "about half come twice")
+	require.Less(t, dups, 3*n/4, "about half come twice")
+	for g, k := range seen {
+		require.LessOrEqual(t, k, 2, "%s delivered %d times", g, k)
+	}
+	require.False(t, slices.IsSorted(got), "with jitter, events overtake one another")
 }

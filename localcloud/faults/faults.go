@@ -28,6 +28,11 @@ type Config struct {
 	DuplicateEvents bool          `json:"duplicateEvents,omitempty"`
 	EventDelay      time.Duration `json:"eventDelay,omitempty"`
 	ReorderEvents   bool          `json:"reorderEvents,omitempty"`
+	// DuplicateRatio duplicates that share of the events, at random.
+	DuplicateRatio float64 `json:"duplicateRatio,omitempty"`
+	// EventDelayJitter adds a random delay in [0, jitter) to each delivery,
+	// so that events overtake one another.
+	EventDelayJitter time.Duration `json:"eventDelayJitter,omitempty"`
 	// DingTalkDown makes the robot sink refuse every message with HTTP 503.
 	DingTalkDown bool `json:"dingtalkDown,omitempty"`
 }

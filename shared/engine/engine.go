@@ -43,6 +43,7 @@ import (
 	"github.com/porthygiene/porthygiene/shared/clock"
 	"github.com/porthygiene/porthygiene/shared/cloud"
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/logstore"
 	"github.com/porthygiene/porthygiene/shared/notify"
 	"github.com/porthygiene/porthygiene/shared/observe"
 	"github.com/porthygiene/porthygiene/shared/plan"
@@ -695,17 +696,32 @@ func paceDelay(now time.Time) time.Duration {
 // PacedTrigger is the trigger name of a paced continuation's payload.
 const PacedTrigger = "paced"
 
+// Tailer is optionally implemented by a Ledger (*ledger.Ledger and
+// ledgertest.Mem do): Query by cursor, which sees every Append at once where
+// a search lags by SLS's index delay (see ledger.Ledger.Tail).
+type Tailer interface {
+	Tail(ctx context.Context, f ledger.Filter, after logstore.Cursors) ([]ledger.Record, logstore.Cursors, error)
+}
+
 // minuteLeft is how many changes the function may still make this minute
 // (the calendar minute), across all its instances: MaxChangesPerMinute less
-// the revocations the ledger holds for it. (SLS makes writes searchable a few
-// seconds late: instances racing within that window can overshoot the pace
-// by their own changes; the cap per run bounds that.) A ledger that cannot
-// be read leaves the run's own cap.
+// the revocations the ledger holds for it, read by cursor when the ledger
+// can (a search is blind to the last few seconds of writes, in which a burst
+// spends the whole budget many times over). Instances that read in the same
+// instant can still overshoot the pace by their own changes; the cap per run
+// bounds that. A ledger that cannot be read leaves the run's own cap.
 func (e *Engine) minuteLeft(ctx context.Context, r *Run) int {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	recs, err := r.deps.Ledger.Query(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindRevocation},
-		Since: r.now.Truncate(time.Minute), Until: r.now.Add(time.Second), Limit: e.cfg.MaxChangesPerMinute + 1})
+	f := ledger.Filter{Kinds: []ledger.Kind{ledger.KindRevocation},
+		Since: r.now.Truncate(time.Minute), Until: r.now.Add(time.Second), Limit: e.cfg.MaxChangesPerMinute + 1}
+	var recs []ledger.Record
+	var err error
+	if t, ok := r.deps.Ledger.(Tailer); ok {
+		recs, _, err = t.Tail(ctx, f, nil)
+	} else {
+		recs, err = r.deps.Ledger.Query(ctx, f)
+	}
 	if err != nil {
 		e.log.WarnContext(ctx, "read this minute's changes for the pace; using the run's cap", "error", err)
 		return e.cfg.MaxChanges

@@ -142,6 +142,57 @@ func (l *Ledger) Query(ctx context.Context, f Filter) ([]Record, error) {
 	return out, nil
 }
 
+// TailSlack is how long before a Tail's f.Since it starts reading by receive
+// time: a record is stamped with its writer's clock and received at the
+// service's, so a writer up to TailSlack ahead of the service is still read.
+const TailSlack = time.Minute
+
+// Tail returns the records f selects, as Query does, among the logs the
+// logstore received from f.Since-TailSlack on (or, per shard, after the
+// position after), read by cursor (logstore.Store.Tail) rather than searched:
+// it sees every Append that returned before it began, where Query is blind
+// for the index's few seconds of delay. It also returns the position after
+// what it read, so that a second Tail from there reads only what arrived
+// since. f.Since is required (it bounds the read); rows whose kind or ids f
+// excludes are skipped before they are decoded, and a selected row that does
+// not decode fails the read.
+func (l *Ledger) Tail(ctx context.Context, f Filter, after logstore.Cursors) ([]Record, logstore.Cursors, error) {
+	if f.Since.IsZero() {
+		return nil, nil, errors.New("ledger tail: a filter without Since would read the whole logstore")
+	}
+	if _, err := f.query(); err != nil {
+		return nil, nil, fmt.Errorf("ledger tail: %w", err)
+	}
+	logs, pos, err := l.store.Tail(ctx, l.project, l.logstore, f.Since.Add(-TailSlack), after)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ledger tail %s/%s: %w", l.project, l.logstore, err)
+	}
+	seen := map[string]bool{}
+	var out []Record
+	for _, lg := range logs {
+		c := lg.Contents
+		if len(f.Kinds) > 0 && !slices.Contains(f.Kinds, Kind(c["kind"])) ||
+			f.GroupID != "" && c["groupId"] != f.GroupID || f.RuleID != "" && c["ruleId"] != f.RuleID ||
+			f.EventID != "" && c["eventId"] != f.EventID {
+			continue
+		}
+		r, err := fromContents(c)
+		if err != nil {
+			return nil, nil, fmt.Errorf("ledger tail: %w", err)
+		}
+		if seen[r.ID] || !f.Match(r) {
+			continue
+		}
+		seen[r.ID] = true
+		out = append(out, r)
+	}
+	slices.SortFunc(out, f.Compare)
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, pos, nil
+}
+
 // SeenEvent reports whether an event record (KindEvent) with Meta.EventID ==
 // eventID exists. Record and look up the same key: the trigger's DedupKey
 // ("actiontrail/<eventId>" for ActionTrail events on either delivery path).

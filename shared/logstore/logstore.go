@@ -31,6 +31,10 @@ func Quote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
+// Cursors is a position in a logstore: per shard id, the cursor after the
+// last log group read.
+type Cursors map[int]string
+
 // Store is a log store organised in projects and logstores, as SLS is. Every
 // method honours its context and is safe for concurrent use. Errors are the
 // implementation's (shared/slsapi's unwrap to its sentinels); a caller wraps
@@ -48,6 +52,16 @@ type Store interface {
 	Query(ctx context.Context, project, logstore string, from, to time.Time, query string) ([]map[string]string, error)
 	// QueryPage is Query for one page p of a search-only query.
 	QueryPage(ctx context.Context, project, logstore string, from, to time.Time, query string, p Page) ([]map[string]string, error)
+	// Tail reads by cursor, not by search: on every shard, the logs
+	// received from since on (the service's receive time, whole seconds:
+	// since rounds down) or, on a shard after names, from after's cursor,
+	// up to the end of the shard when the read began. It returns them in
+	// each shard's order with the position after them; pass that as after
+	// to read only what arrived since. Unlike Query, whose index lags
+	// writes by seconds, Tail sees every PutLogs that returned before it
+	// began: it is how a reader sees its own and other writers' latest
+	// writes (DESIGN.md, "SLS is not read-your-writes").
+	Tail(ctx context.Context, project, logstore string, since time.Time, after Cursors) ([]Log, Cursors, error)
 	// EnsureLogstore creates the logstore (ttlDays retention, shards shards)
 	// unless it exists; an existing logstore is left as it is. Idempotent.
 	EnsureLogstore(ctx context.Context, project, logstore string, ttlDays, shards int) error

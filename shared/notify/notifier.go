@@ -121,6 +121,7 @@ func (n *Notifier) pipeline() stage {
 		{"load", stageFunc(n.load)},       // outbox records that are due + the new events
 		{"dedup", stageFunc(n.dedup)},     // drop what was already delivered
 		{"persist", stageFunc(n.persist)}, // write-ahead: new events into the outbox
+		{"claim", stageFunc(n.claim)},     // events from the outbox: only those no other run is sending
 		{"route", stageFunc(n.route)},     // owner's robot, else the default
 		{"batch", stageFunc(n.batch)},     // digests under the body limit
 		{"budget", stageFunc(n.budget)},   // per-robot allowance; the rest waits
@@ -162,12 +163,14 @@ const (
 	stateDuplicate
 	stateSent
 	stateFailed
+	stateClaimed // another run claimed it: it stays in the outbox
 )
 
 type item struct {
 	p      Pending
 	routed Event // p.Event with Owner.Robot set to the robot it goes to
 	saved  bool  // in the outbox (loaded from it, or persisted)
+	stored bool  // loaded from the outbox (not an event of this run)
 	state  state
 }
 
@@ -220,6 +223,10 @@ func (r *run) tally() {
 		case stateFailed:
 			r.report.Failed++
 			r.due(it.p.NotBefore)
+		case stateClaimed:
+			r.report.Deferred++
+			// If its claimer died, the claim has lapsed by then.
+			r.due(r.now.Add(ClaimLease))
 		}
 	}
 }
@@ -237,7 +244,7 @@ func (n *Notifier) load(ctx context.Context, r *run) error {
 			r.due(maxTime(p.NotBefore, p.Queued.Add(max(n.o.Grace, 0))))
 			continue
 		}
-		it := &item{p: p, saved: true}
+		it := &item{p: p, saved: true, stored: true}
 		r.items = append(r.items, it)
 		r.byID[p.ID()] = it
 	}
@@ -297,6 +304,41 @@ func (n *Notifier) persist(ctx context.Context, r *run) error {
 	}
 	for _, it := range fresh {
 		it.saved = true
+	}
+	return nil
+}
+
+// claim keeps, of the events loaded from the outbox, those no other run is
+// sending (Claimer). Without a Claimer, or when the claim cannot be read,
+// they are sent: a repeat is better than silence.
+func (n *Notifier) claim(ctx context.Context, r *run) error {
+	c, ok := n.o.Outbox.(Claimer)
+	if !ok {
+		return nil
+	}
+	var stored []string
+	for _, it := range r.active() {
+		if it.stored {
+			stored = append(stored, it.p.ID())
+		}
+	}
+	if len(stored) == 0 {
+		return nil
+	}
+	won, err := c.Claim(ctx, stored, r.now)
+	if err != nil {
+		n.o.Logger.WarnContext(ctx, "notify: claim outbox events; sending them, a concurrent run may repeat one", "events", len(stored), "err", n.rd.Error(err))
+		return nil
+	}
+	lost := 0
+	for _, id := range stored {
+		if !won[id] {
+			r.byID[id].state = stateClaimed
+			lost++
+		}
+	}
+	if lost > 0 {
+		n.o.Logger.InfoContext(ctx, "notify: outbox events another run is sending; left to it", "events", lost)
 	}
 	return nil
 }
@@ -465,9 +507,15 @@ func (n *Notifier) settle(ctx context.Context, r *run) error {
 }
 
 // nextTry returns when a failed event may be tried again, given its attempt
-// count: after the 10-minute silence for 130101; in 1, 2, 4, 8, 10, 10 …
-// minutes for other retryable failures; in 10 minutes doubling up to 6 hours
+// count: after the 10-minute silence for 130101; in 1, 2, 3, 3 … minutes for
+// other retryable failures (MaxRetryBackoff: once the robot answers again,
+// what waited reaches people within a few minutes, however long the outage
+// was — the chaos run holds it to five); in 10 minutes doubling up to 6 hours
 // for permanent ones (a fixed configuration then delivers them).
+// MaxRetryBackoff is the longest wait before a retryable failure (the robot
+// down, a 5xx, a timeout) is tried again.
+const MaxRetryBackoff = 3 * time.Minute
+
 func nextTry(now time.Time, se *SendError) func(attempts int) time.Time {
 	return func(attempts int) time.Time {
 		shift := min(max(attempts-1, 0), 10)
@@ -475,7 +523,7 @@ func nextTry(now time.Time, se *SendError) func(attempts int) time.Time {
 		case se.Reason == ReasonRateLimited:
 			return now.Add(DefaultPenalty)
 		case se.Retryable:
-			return now.Add(min(time.Minute<<shift, 10*time.Minute))
+			return now.Add(min(time.Minute<<shift, MaxRetryBackoff))
 		}
 		return now.Add(min(10*time.Minute<<shift, 6*time.Hour))
 	}

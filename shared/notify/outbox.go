@@ -44,6 +44,23 @@ type Delivered interface {
 	Mark(ctx context.Context, ids []string) error
 }
 
+// Claimer is optionally implemented by an Outbox shared by several
+// processes: before a run sends events it loaded from the outbox (left there
+// by an outage or the budget), it claims them, and sends only those no other
+// run claimed in the last ClaimLease. Two runs draining one outbox at once
+// would otherwise both send every waiting event. What a run does not win
+// stays in the outbox for a later run; a claim by a run that then died
+// expires with the lease.
+type Claimer interface {
+	// Claim returns the ids of ids this run may send now.
+	Claim(ctx context.Context, ids []string, now time.Time) (map[string]bool, error)
+}
+
+// ClaimLease is how long a claim keeps other runs from sending its events.
+// It is shorter than a budget window, so that the claimer's own next flush
+// (a minute later at the soonest) is not held back by its own claim.
+const ClaimLease = 45 * time.Second
+
 // MemOutbox is an in-memory Outbox. The zero value is ready; safe for
 // concurrent use.
 type MemOutbox struct {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/logstore"
 )
 
 // BudgetKey is the Meta.EventID of a robot's reservations.
@@ -14,21 +15,28 @@ func BudgetKey(robot string) string { return "notify-budget/" + robot }
 // PenaltyKey is the Meta.EventID of a robot's penalties.
 func PenaltyKey(robot string) string { return "notify-penalty/" + robot }
 
-// Take implements notify.Budget: check, append one reservation per grant,
-// re-check (see the package doc for the race). now is the caller's; the
-// reservations are stamped with it.
+// Take implements notify.Budget: read, append one reservation per grant,
+// read again (see the package doc for the race). Reservations and fresh
+// penalties are read by cursor (Ledger.Tail), which sees every append at
+// once; older penalties by search. now is the caller's; the reservations
+// are stamped with it.
 func (s *Store) Take(ctx context.Context, robot string, n int, now time.Time) (int, error) {
 	if n <= 0 {
 		return 0, nil
 	}
-	if until, err := s.penalty(ctx, robot, now); err != nil {
-		return 0, fmt.Errorf("budget %s: %w", robot, err)
-	} else if !until.IsZero() {
-		return 0, nil
-	}
-	used, err := s.reservations(ctx, robot, now)
+	until, err := s.penalty(ctx, robot, now)
 	if err != nil {
 		return 0, fmt.Errorf("budget %s: %w", robot, err)
+	}
+	used, fresh, pos, err := s.recent(ctx, robot, now, nil)
+	if err != nil {
+		return 0, fmt.Errorf("budget %s: %w", robot, err)
+	}
+	if fresh.After(until) {
+		until = fresh
+	}
+	if !until.IsZero() {
+		return 0, nil
 	}
 	k := min(n, s.o.Limit-len(used))
 	if k <= 0 {
@@ -43,15 +51,16 @@ func (s *Store) Take(ctx context.Context, robot string, n int, now time.Time) (i
 	if err := s.l.Append(ctx, recs...); err != nil {
 		return 0, fmt.Errorf("budget %s: reserve %d: %w", robot, k, err)
 	}
-	after, err := s.reservations(ctx, robot, now)
+	// What arrived since the first read: ours, and any concurrent taker's.
+	since, _, _, err := s.recent(ctx, robot, now, pos)
 	if err != nil {
-		// The check before the append passed; only a concurrent taker
-		// could make it wrong, and the margin below 20 covers that.
-		s.o.Logger.WarnContext(ctx, "notifystore: budget re-check failed; keeping the grant", "robot", robot, "granted", k, "err", err)
-		return k, nil
+		// The reservations are written and other takers count them; only
+		// whether a concurrent taker's came first is unknown: yield.
+		s.o.Logger.WarnContext(ctx, "notifystore: budget re-check failed; yielding the grant", "robot", robot, "reserved", k, "err", err)
+		return 0, nil
 	}
-	others := 0
-	for _, r := range after {
+	others := len(used)
+	for _, r := range since {
 		if !mine[r.ID] {
 			others++
 		}
@@ -63,27 +72,34 @@ func (s *Store) Take(ctx context.Context, robot string, n int, now time.Time) (i
 	return kept, nil
 }
 
-// reservations returns the robot's reservations in the window that ends at
-// now (and any stamped after now).
-func (s *Store) reservations(ctx context.Context, robot string, now time.Time) ([]ledger.Record, error) {
-	recs, err := s.l.Query(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindNotification}, EventID: BudgetKey(robot), Since: now.Add(-s.o.Window)})
+// recent reads by cursor, from after (nil: from the window's start), the
+// robot's reservations in the window that ends at now (and any stamped
+// after now) and the latest end of its penalties recorded there that is
+// after now (zero when none), with the position after them.
+func (s *Store) recent(ctx context.Context, robot string, now time.Time, after logstore.Cursors) ([]ledger.Record, time.Time, logstore.Cursors, error) {
+	recs, pos, err := s.l.Tail(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindNotification}, Since: now.Add(-s.o.Window)}, after)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, nil, err
 	}
-	out := recs[:0]
+	var out []ledger.Record
+	var until time.Time
 	for _, r := range recs {
-		if now.Sub(r.Time) >= s.o.Window {
+		if r.EventID != BudgetKey(robot) && r.EventID != PenaltyKey(robot) {
 			continue
 		}
 		b, err := r.Notification()
 		if err != nil {
-			return nil, err
+			return nil, time.Time{}, nil, err
 		}
-		if b.Status == StatusReserved && b.Robot == robot {
+		switch {
+		case b.Robot != robot:
+		case b.Status == StatusPenalized && b.Until.After(now) && b.Until.After(until):
+			until = b.Until
+		case b.Status == StatusReserved && r.EventID == BudgetKey(robot) && now.Sub(r.Time) < s.o.Window:
 			out = append(out, r)
 		}
 	}
-	return out, nil
+	return out, until, pos, nil
 }
 
 // Penalize implements notify.Penalizer. Idempotent: penalties only add.

@@ -32,7 +32,11 @@
 //     Outbox records without a pending body (not written here) are ignored.
 //   - Delivered: Seen looks back DeliveredWindow (default 7 days, far longer
 //     than any redelivery) from the Store's clock; Mark appends.
-//   - Budget: Take counts the robot's reservations in the sliding window
+//   - Read-your-writes: Pending and Seen search the ledger and also read its
+//     last RecentWindow (a minute) by cursor (Ledger.Tail), so an outbox
+//     tombstone or a delivered mark another instance wrote a moment ago
+//     counts although SLS's index has it only seconds later.
+//   - Budget: Take counts, by cursor, the robot's reservations in the sliding window
 //     (now-Window, ∞) — now is the caller's, so localcloud's virtual clock and
 //     the real one both work, and reservations stamped after now (another
 //     instance's clock ahead) count — grants at most Limit minus that,
@@ -44,16 +48,17 @@
 //
 // # The race
 //
-// SLS has no compare-and-swap, so Take is check, append, re-check. Every taker
-// re-reads after its own append and keeps min(granted, Limit - others), where
-// others counts every reservation in its window that is not its own, including
-// ones other takers will give up. Of two concurrent takers the one that
-// appended last sees the other's reservations, so with read-after-write
-// consistency the grants that stand never exceed Limit in a window; the cost
-// is that concurrent takers may both yield and waste a minute (the messages
-// wait in the outbox). On the real service a search index lags writes by up to
-// a few seconds, so two instances taking within that lag can still both be
-// granted: that is why the default Limit is 15, leaving 5 of DingTalk's 20 as
-// margin, and why a 130101 penalty (10 minutes) is recorded for every instance
-// to honour.
+// SLS has no compare-and-swap, so Take is read, append, read again. Every
+// taker reads on after its own append and keeps min(granted, Limit - others),
+// where others counts every reservation in its window that is not its own,
+// including ones other takers will give up. Of concurrent takers the one whose
+// append landed last reads the others' reservations, so the grants that stand
+// never exceed Limit in a window; the cost is that concurrent takers may both
+// yield and waste a minute (the messages wait in the outbox). The reads go by
+// cursor (Ledger.Tail: PullLogs), not by search: SLS's index lags writes by
+// about 3 seconds, and a budget counted by search is spent again by every
+// instance inside that lag. Penalties older than the lag are read by search.
+// The default Limit stays 15 of DingTalk's 20, as margin for the difference
+// between our clock and DingTalk's; a 130101 penalty (10 minutes) is still
+// recorded for every instance to honour.
 package notifystore

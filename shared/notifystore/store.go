@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/logstore"
 	"github.com/porthygiene/porthygiene/shared/notify"
 )
 
@@ -20,6 +21,9 @@ type Ledger interface {
 	Append(ctx context.Context, recs ...ledger.Record) error
 	// Query returns the records f selects, sorted by (time, id).
 	Query(ctx context.Context, f ledger.Filter) ([]ledger.Record, error)
+	// Tail is Query by cursor: it sees every Append at once (the budget
+	// reads its reservations with it; see ledger.Ledger.Tail).
+	Tail(ctx context.Context, f ledger.Filter, after logstore.Cursors) ([]ledger.Record, logstore.Cursors, error)
 }
 
 var _ Ledger = (*ledger.Ledger)(nil)
@@ -36,6 +40,7 @@ const (
 	StatusSent      = "sent"      // Delivered.Mark
 	StatusReserved  = "reserved"  // Budget.Take, one per granted send
 	StatusPenalized = "penalized" // Penalize
+	StatusClaimed   = "claimed"   // Claim, one per outbox event a run is about to send
 )
 
 // noRobot is the robot field of records whose robot the caller does not name.
@@ -89,6 +94,7 @@ var (
 	_ notify.Delivered = (*Store)(nil)
 	_ notify.Budget    = (*Store)(nil)
 	_ notify.Penalizer = (*Store)(nil)
+	_ notify.Claimer   = (*Store)(nil)
 )
 
 // New returns a Store over l.
@@ -214,7 +220,7 @@ func (s *Store) appendPerID(ctx context.Context, ids []string, what string, rec 
 // Pending implements notify.Outbox.
 func (s *Store) Pending(ctx context.Context) ([]notify.Pending, error) {
 	now := s.o.Now()
-	recs, err := s.l.Query(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindOutbox}, Since: now.Add(-s.o.OutboxWindow)})
+	recs, err := s.searchAndTail(ctx, ledger.Filter{Kinds: []ledger.Kind{ledger.KindOutbox}, Since: now.Add(-s.o.OutboxWindow)}, now)
 	if err != nil {
 		return nil, fmt.Errorf("outbox pending: %w", err)
 	}
@@ -262,6 +268,42 @@ func (s *Store) Pending(ctx context.Context) ([]notify.Pending, error) {
 	return out, nil
 }
 
+// RecentWindow is how far back a Store also reads by cursor what a search
+// may not see yet (SLS indexes a write about 3 s after it): the outbox's
+// latest records and the delivered marks of the last minute.
+const RecentWindow = time.Minute
+
+// searchAndTail returns the records f selects by search, together with those
+// the last RecentWindow holds read by cursor (Ledger.Tail), each once, sorted
+// by (time, id): what another instance wrote a moment ago counts.
+func (s *Store) searchAndTail(ctx context.Context, f ledger.Filter, now time.Time) ([]ledger.Record, error) {
+	recs, err := s.l.Query(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	tf := f
+	tf.Since = now.Add(-RecentWindow)
+	if f.Since.After(tf.Since) {
+		tf.Since = f.Since
+	}
+	recent, _, err := s.l.Tail(ctx, tf, nil)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		seen[r.ID] = true
+	}
+	for _, r := range recent {
+		if !seen[r.ID] {
+			seen[r.ID] = true
+			recs = append(recs, r)
+		}
+	}
+	slices.SortFunc(recs, f.Compare)
+	return recs, nil
+}
+
 // sortPending orders oldest first, as notify.MemOutbox does: Queued, then
 // event time, then id.
 func sortPending(ps []notify.Pending) {
@@ -306,6 +348,14 @@ func (s *Store) Seen(ctx context.Context, ids []string) (map[string]bool, error)
 			}
 		}
 		return nil
+	}
+	// What another instance marked a moment ago, before the index has it.
+	recent, _, err := s.l.Tail(ctx, ledger.Filter{Kinds: kinds, Since: s.o.Now().Add(-RecentWindow)}, nil)
+	if err == nil {
+		err = mark(recent)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("delivered seen %d id(s): %w", len(ids), err)
 	}
 	if len(ids) <= maxPerIDQueries {
 		for _, id := range ids {

@@ -28,6 +28,11 @@ type manualClock struct {
 }
 
 func (c *manualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *manualClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
 func (c *manualClock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

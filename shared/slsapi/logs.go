@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"time"
 
 	sdk "github.com/aliyun/aliyun-log-go-sdk"
@@ -160,4 +161,46 @@ func (c *Client) Shards(ctx context.Context, project, logstore string) ([]int, e
 	})
 	sort.Ints(ids)
 	return ids, err
+}
+
+// CursorAt is the GetCursor position of the first log group received at or
+// after t (whole seconds, rounded down); a t after the last group gives the
+// end cursor.
+func CursorAt(t time.Time) CursorFrom {
+	return CursorFrom(strconv.FormatInt(max(t.Unix(), 0), 10))
+}
+
+// Tail implements logstore.Store: on each shard (ListShards), from after's
+// cursor for it or else from the first group received at or after since
+// (GetCursor by time), up to the shard's end cursor read first (GetCursor
+// end), with PullLogs (PullRange). PullLogs reads what PutLogs stored at
+// once; GetLogs only after the index has caught up.
+func (c *Client) Tail(ctx context.Context, project, store string, since time.Time, after logstore.Cursors) ([]Log, logstore.Cursors, error) {
+	shards, err := c.Shards(ctx, project, store)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []Log
+	pos := make(logstore.Cursors, len(shards))
+	for _, sh := range shards {
+		begin, ok := after[sh]
+		if !ok {
+			if begin, err = c.Cursor(ctx, project, store, sh, CursorAt(since)); err != nil {
+				return nil, nil, err
+			}
+		}
+		end, err := c.Cursor(ctx, project, store, sh, CursorEnd)
+		if err != nil {
+			return nil, nil, err
+		}
+		err = c.PullRange(ctx, project, store, sh, begin, end, func(l Log) error {
+			out = append(out, l)
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		pos[sh] = end
+	}
+	return out, pos, nil
 }

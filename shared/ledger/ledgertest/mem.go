@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/porthygiene/porthygiene/shared/ledger"
+	"github.com/porthygiene/porthygiene/shared/logstore"
 )
 
 // Mem is an in-memory ledger with the methods and contract of a
@@ -99,6 +101,37 @@ func (m *Mem) Query(_ context.Context, f ledger.Filter) ([]ledger.Record, error)
 		out = out[:f.Limit]
 	}
 	return out, nil
+}
+
+// Tail is Query by position, as ledger.Ledger.Tail: the records f selects
+// among those appended after the position after (all, when after is nil),
+// and the position after the last record appended. Mem has no receive time:
+// the read is bounded by f.Since (required) alone.
+func (m *Mem) Tail(ctx context.Context, f ledger.Filter, after logstore.Cursors) ([]ledger.Record, logstore.Cursors, error) {
+	if f.Since.IsZero() {
+		return nil, nil, errors.New("ledger tail: a filter without Since would read the whole logstore")
+	}
+	from := 0
+	if c, ok := after[0]; ok {
+		n, err := strconv.Atoi(c)
+		if err != nil {
+			return nil, nil, fmt.Errorf("ledger tail: cursor %q: %w", c, err)
+		}
+		from = n
+	}
+	m.mu.Lock()
+	end := len(m.recs)
+	fail := m.Err
+	m.mu.Unlock()
+	if fail != nil {
+		return nil, nil, fail
+	}
+	tail := &Mem{recs: m.Records()[min(from, end):end]}
+	recs, err := tail.Query(ctx, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return recs, logstore.Cursors{0: strconv.Itoa(end)}, nil
 }
 
 // SeenEvent reports whether an event record with the given event id exists.
