@@ -10,6 +10,8 @@ package main
 //
 //	go test -run '^$' -bench 'ReplicatorConvergence' -benchtime 100x ./functions/replicator/
 //
+// make bench puts its figures in BENCHMARKS.md (internal/benchtable).
+//
 // ...WithRTT adds 20 ms to every ECS and SLS call.
 
 import (
