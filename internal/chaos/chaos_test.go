@@ -6,7 +6,7 @@
 // while faults are injected: ECS Throttling on 30% of calls and 5xx on 5%,
 // 50 ms per ECS call, 20% of events delivered twice, every event delayed at
 // random (so they overtake one another), the DingTalk robot down for ten
-// virtual minutes. At the end it checks the invariants and prints them as a
+// virtual minutes, one guard invocation killed mid-run as at its timeout. At the end it checks the invariants and prints them as a
 // table with the counts; the test fails if one does not hold.
 //
 //	make chaos                       # a virtual day, 500 changes
@@ -100,7 +100,7 @@ type world struct {
 	led    *ledger.Ledger
 	rng    *rand.Rand
 	users  map[string]func() *ecs.Client // a fresh client: the SDK's is not safe for concurrent use
-	groups []string // ordinary groups for harmless and exposing rules
+	groups []string                      // ordinary groups for harmless and exposing rules
 	pl     string
 	plRule *model
 	mu     sync.Mutex
@@ -108,6 +108,8 @@ type world struct {
 	counts map[kind]int
 	errs   []string
 	faults faults.Config
+	// killedAfter is when into its run the killed invocation was cut off.
+	killedAfter time.Duration
 }
 
 func TestChaos(t *testing.T) {
@@ -154,6 +156,12 @@ func TestChaos(t *testing.T) {
 			w.faults.DingTalkDown = false
 			c.SetFaults(w.faults)
 			recoveredAt = c.Clock.Now()
+		}
+		if b == 1 {
+			// One guard invocation is killed as at its timeout, wherever it
+			// is then: between a backup and its revoke, a revoke and its record.
+			w.killedAfter = time.Duration(60+w.rng.IntN(200)) * time.Millisecond
+			c.Runtime.KillNext("porthygiene-guard", w.killedAfter)
 		}
 		w.batch(b, perBatch[b])
 		lctest.Settle(t, c)

@@ -153,6 +153,11 @@ func (w *world) invariants(rep *report, recoveredAt time.Time) {
 			}
 		}
 	}
+	for _, m := range w.rules {
+		if m.exposing && m.group != "" && !state[m.key()] && len(revByKey[m.key()]) == 0 {
+			p3 = append(p3, "revoked with no revocation record: "+m.key())
+		}
+	}
 	restored := w.restoreAll(revs, &p3)
 	after := w.state()
 	for _, m := range w.rules {
@@ -231,14 +236,23 @@ func (w *world) invariants(rep *report, recoveredAt time.Time) {
 		}
 	}
 	statuses := map[string]int{}
+	killed := 0
 	for _, inv := range w.c.Runtime.Invocations() {
 		statuses[inv.Function+" "+string(inv.Status)]++
 		if inv.Status == fcrt.StatusTimeout {
+			if inv.Function == "porthygiene-guard" && killed == 0 && w.killedAfter > 0 {
+				killed++ // the one the script killed
+				rep.extra = append(rep.extra, fmt.Sprintf("killed: a %s invocation (%s) cut off %v into its run", inv.Function, cmpOr(inv.Trigger, "async"), w.killedAfter))
+				continue
+			}
 			p6 = append(p6, fmt.Sprintf("%s timed out (%s)", inv.Function, inv.Trigger))
 		}
 		if strings.Contains(inv.Response, "runtime error") || strings.Contains(strings.ToLower(inv.Error), "panic") {
 			p6 = append(p6, fmt.Sprintf("%s: %s", inv.Function, inv.Response))
 		}
+	}
+	if w.killedAfter > 0 && killed == 0 {
+		rep.extra = append(rep.extra, fmt.Sprintf("killed: none — no guard invocation ran longer than the cut-off (%v)", w.killedAfter))
 	}
 	var texts []string
 	for _, m := range msgs {

@@ -160,6 +160,40 @@ type Runtime struct {
 	busy    int           // invocations queued, running or waiting for a retry
 	idle    chan struct{} // closed when busy drops to 0
 	closed  bool
+	kills   map[string][]time.Duration // KillNext: per function, the next invocations' cut-offs
+}
+
+// KillNext makes the next invocation of fn that runs longer than d end as a
+// timeout at d: its process is killed d into the run, as FC kills an
+// invocation at its timeout, whatever it was doing (between a backup and a
+// revoke, between a revoke and its record). An invocation that finishes
+// sooner passes the kill on to the next. Calls queue: each kills one.
+func (rt *Runtime) KillNext(fn string, d time.Duration) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.kills == nil {
+		rt.kills = map[string][]time.Duration{}
+	}
+	rt.kills[fn] = append(rt.kills[fn], d)
+}
+
+// putKillBack returns an unused cut-off to the front of fn's queue.
+func (rt *Runtime) putKillBack(fn string, d time.Duration) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.kills[fn] = append([]time.Duration{d}, rt.kills[fn]...)
+}
+
+// takeKill returns the cut-off KillNext set for fn's next invocation, if any.
+func (rt *Runtime) takeKill(fn string) (time.Duration, bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	q := rt.kills[fn]
+	if len(q) == 0 {
+		return 0, false
+	}
+	rt.kills[fn] = q[1:]
+	return q[0], true
 }
 
 // New returns a Runtime with no functions.

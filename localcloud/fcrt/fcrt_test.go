@@ -273,6 +273,21 @@ func TestTimeoutKillsInstance(t *testing.T) {
 	require.Equal(t, 1, h.stats.Snapshot().Failures["echo"])
 }
 
+func TestKillNextCutsOneInvocationShort(t *testing.T) {
+	h := newHarness(t, func(_ *fcrt.Config, s *fcrt.FunctionSpec) { s.Timeout = time.Minute })
+	_, before := h.invoke(t, `{}`)
+	h.rt.KillNext("echo", 100*time.Millisecond)
+	res, _ := h.invoke(t, `{}`)
+	require.Equal(t, fcrt.StatusOK, res.Status, "an invocation faster than the cut-off passes the kill on")
+	start := time.Now()
+	res, _ = h.invoke(t, `{"op":"sleep","sleep":"30s"}`)
+	require.Equal(t, fcrt.StatusTimeout, res.Status, "killed as at its timeout")
+	require.Less(t, time.Since(start), 3*time.Second, "at the cut-off, not the configured minute")
+	res, after := h.invoke(t, `{"op":"sleep","sleep":"200ms"}`)
+	require.Equal(t, fcrt.StatusOK, res.Status, "only one invocation is cut")
+	require.NotEqual(t, before.PID, after.PID, "the killed instance was replaced")
+}
+
 func TestProcessExitIsReplaced(t *testing.T) {
 	h := newHarness(t, nil)
 	res, _ := h.invoke(t, `{"op":"exit"}`)

@@ -306,10 +306,17 @@ func (rt *Runtime) run(inst *instance, c *call) Result {
 	}
 
 	deadline := <-c.deadline
+	cut, killing := rt.takeKill(inst.fn.spec.Name)
+	if killing {
+		deadline = time.Now().Add(cut)
+	}
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	select {
 	case o := <-c.done:
+		if killing {
+			rt.putKillBack(inst.fn.spec.Name, cut) // it finished first: the next one
+		}
 		return outcomeResult(c.id, o)
 	case <-timer.C:
 		select {
