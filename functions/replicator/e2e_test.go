@@ -376,3 +376,32 @@ func TestFailingWritesLeaveTheReplicaWholeAndAreHealed(t *testing.T) {
 	e.requireInStep("sg-web", webDR, webSH)
 	require.Contains(t, e.rules(shanghai, "sg-web-sh"), "ingress tcp 22/22 10.0.0.0/8 accept 1 ssh from the vpc")
 }
+
+// A group peer with no replica is mapped by name in the replica's VPC; where
+// no group of that name exists the rule is not copied, and people are told.
+func TestGroupPeerMappedByNameOrSkippedAndTold(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	create := ecs.CreateCreateSecurityGroupRequest()
+	create.RegionId, create.VpcId, create.SecurityGroupName = hangzhou, "vpc-dr", "bastion"
+	resp, err := e.ecs.CreateSecurityGroup(create)
+	require.NoError(t, err)
+	bastionDR := resp.SecurityGroupId
+	lctest.Settle(t, e.cloud)
+
+	req := ecs.CreateAuthorizeSecurityGroupRequest()
+	req.RegionId, req.SecurityGroupId = hangzhou, "sg-web"
+	req.Permissions = &[]ecs.AuthorizeSecurityGroupPermissions{{IpProtocol: "tcp", PortRange: "2222/2222", SourceGroupId: "sg-bastion", Description: "ssh from the bastion"}}
+	_, err = e.ecs.AuthorizeSecurityGroup(req)
+	require.NoError(t, err)
+	lctest.Settle(t, e.cloud)
+
+	require.Contains(t, e.rules(hangzhou, "sg-web-dr"), "ingress tcp 2222/2222 "+bastionDR+" accept 1 ssh from the bastion", "mapped to vpc-dr's group named bastion")
+	for _, r := range e.rules(shanghai, "sg-web-sh") {
+		require.NotContains(t, r, "2222/2222", "no bastion in cn-shanghai's vpc-sh: not copied")
+	}
+	var told bool
+	for _, m := range e.messages() {
+		told = told || (strings.Contains(m, "sg-web-sh") && strings.Contains(m, "not copied") && strings.Contains(m, "sg-bastion"))
+	}
+	require.True(t, told, "the unmapped reference is told: %v", e.messages())
+}

@@ -135,22 +135,93 @@ func (r *Replicator) BeforeSweep(context.Context, *engine.Run, string, engine.Cl
 	return nil
 }
 
-// World is what set discovery read: the groups of every covered region (one
-// listing each, with names, VPCs and tags) and the sets they and the policy
-// declare.
+// World is what set discovery read: the replicas of every covered region
+// (one listing each, of the groups tagged TagReplicaOf, with their names,
+// VPCs and tags), the sets they and the policy declare, and the groups the
+// mapping looked up since (by id, or by VPC for a lookup by name), read on
+// demand: a run reads as many groups as its sets need, not the account's.
 type World struct {
-	Groups map[string][]cloud.Group // region → groups
+	// Groups are the groups known so far, by region.
+	Groups map[string][]cloud.Group
 	Sets   []Set
+	look   *lookups // nil: Groups is all there is (tests)
 }
 
-// Group returns g's listing entry.
-func (w World) Group(g GroupRef) (cloud.Group, bool) {
+type lookups struct {
+	ctx     context.Context
+	cloudOf func(string) (engine.Cloud, error)
+	mu      sync.Mutex
+	byID    map[GroupRef]*cloud.Group // nil: looked up, not there
+	byVPC   map[string][]cloud.Group  // "region/vpc" → its groups
+}
+
+// known returns g's entry if the world already has it.
+func (w World) known(g GroupRef) (cloud.Group, bool) {
 	for _, x := range w.Groups[g.Region] {
 		if x.ID == g.GroupID {
 			return x, true
 		}
 	}
 	return cloud.Group{}, false
+}
+
+// Group returns g's listing entry, looking it up when the world does not
+// have it yet; a group that cannot be read is unknown.
+func (w World) Group(g GroupRef) (cloud.Group, bool) {
+	if x, ok := w.known(g); ok || w.look == nil {
+		return x, ok
+	}
+	l := w.look
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if x, done := l.byID[g]; done {
+		return derefGroup(x)
+	}
+	var found *cloud.Group
+	if cl, err := l.cloudOf(g.Region); err == nil {
+		if gs, err := cl.ListGroups(l.ctx, cloud.ListOptions{GroupIDs: []string{g.GroupID}}); err == nil && len(gs) == 1 {
+			found = &gs[0]
+		}
+	}
+	l.byID[g] = found
+	return derefGroup(found)
+}
+
+func derefGroup(g *cloud.Group) (cloud.Group, bool) {
+	if g == nil {
+		return cloud.Group{}, false
+	}
+	return *g, true
+}
+
+// InVPC returns the groups of vpc in region (listed once per run).
+func (w World) InVPC(region, vpc string) ([]cloud.Group, error) {
+	if w.look == nil {
+		var out []cloud.Group
+		for _, g := range w.Groups[region] {
+			if g.VpcID == vpc {
+				out = append(out, g)
+			}
+		}
+		return out, nil
+	}
+	l := w.look
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := region + "/" + vpc
+	if gs, ok := l.byVPC[key]; ok {
+		return gs, nil
+	}
+	cl, err := l.cloudOf(region)
+	if err != nil {
+		return nil, err
+	}
+	gs, err := cl.ListGroups(l.ctx, cloud.ListOptions{VpcID: vpc})
+	if err != nil {
+		return nil, err
+	}
+	l.byVPC[key] = gs
+	return gs, nil
 }
 
 // Regions are the regions discovery lists: the covered ones and every
@@ -178,11 +249,12 @@ func groupsOf(rs []policy.ReplicationReplica) []string {
 	return out
 }
 
-// Discover lists the groups of regions (concurrently) and loads the sets.
+// Discover lists the replicas of regions (concurrently) and loads the sets.
 // An invalid declaration is an error (no set is reconciled on a
 // configuration that does not hold together).
 func Discover(ctx context.Context, cloudOf func(region string) (engine.Cloud, error), pol *policy.Replication, regions []string) (World, error) {
-	w := World{Groups: map[string][]cloud.Group{}}
+	w := World{Groups: map[string][]cloud.Group{},
+		look: &lookups{ctx: ctx, cloudOf: cloudOf, byID: map[GroupRef]*cloud.Group{}, byVPC: map[string][]cloud.Group{}}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var errs []error
@@ -191,7 +263,9 @@ func Discover(ctx context.Context, cloudOf func(region string) (engine.Cloud, er
 			cl, err := cloudOf(region)
 			var gs []cloud.Group
 			if err == nil {
-				gs, err = cl.ListGroups(ctx, cloud.ListOptions{})
+				// The tag's key alone (no value): every replica, whatever
+				// primary it names.
+				gs, err = cl.ListGroups(ctx, cloud.ListOptions{Tags: map[string]string{TagReplicaOf: ""}})
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -323,8 +397,8 @@ func (r *Replicator) planSet(ctx context.Context, cloudOf func(string) (engine.C
 		return rep, nil, nil, err
 	}
 	target := observe.Target{Region: set.Primary.Region, GroupID: set.Primary.GroupID, Ahead: ahead}
-	if g, ok := w.Group(set.Primary); ok {
-		target.Tags = g.Tags // the listing's: no tag read
+	if g, ok := w.known(set.Primary); ok {
+		target.Tags = g.Tags // the listing's (a primary that is also tagged): no tag read
 	}
 	pst, err := obs.Rules(ctx, pcl, target)
 	if err != nil {
@@ -431,9 +505,11 @@ func (r *Replicator) resolveGroup(w World, set Set, replica Replica, rg cloud.Gr
 	if id == set.Primary.GroupID {
 		return replica.GroupID, ""
 	}
-	peer, known := w.Group(GroupRef{Region: set.Primary.Region, GroupID: id})
-	if replica.Region == set.Primary.Region && known && peer.VpcID == rg.VpcID {
-		return id, ""
+	if replica.Region == set.Primary.Region {
+		// The same region: a peer of the replica's VPC is itself.
+		if peer, known := w.Group(GroupRef{Region: set.Primary.Region, GroupID: id}); known && peer.VpcID == rg.VpcID {
+			return id, ""
+		}
 	}
 	var tried []string
 	if replica.Lookup == LookupAuto || replica.Lookup == LookupTag {
@@ -449,17 +525,30 @@ func (r *Replicator) resolveGroup(w World, set Set, replica Replica, rg cloud.Gr
 		}
 		tried = append(tried, fmt.Sprintf("%d replicas of it in %s", len(hits), rg.VpcID))
 	}
-	if (replica.Lookup == LookupAuto || replica.Lookup == LookupName) && known && peer.Name != "" {
-		var hits []string
-		for _, g := range w.Groups[replica.Region] {
-			if g.Name == peer.Name && g.VpcID == rg.VpcID && g.ID != id {
-				hits = append(hits, g.ID)
+	if replica.Lookup == LookupAuto || replica.Lookup == LookupName {
+		peer, known := w.Group(GroupRef{Region: set.Primary.Region, GroupID: id})
+		switch {
+		case !known:
+			tried = append(tried, "its name could not be read")
+		case peer.Name == "":
+			tried = append(tried, "it has no name")
+		default:
+			groups, err := w.InVPC(replica.Region, rg.VpcID)
+			if err != nil {
+				tried = append(tried, "the groups of "+rg.VpcID+" could not be read: "+err.Error())
+				break
 			}
+			var hits []string
+			for _, g := range groups {
+				if g.Name == peer.Name && g.ID != id {
+					hits = append(hits, g.ID)
+				}
+			}
+			if len(hits) == 1 {
+				return hits[0], ""
+			}
+			tried = append(tried, fmt.Sprintf("%d groups named %q in %s", len(hits), peer.Name, rg.VpcID))
 		}
-		if len(hits) == 1 {
-			return hits[0], ""
-		}
-		tried = append(tried, fmt.Sprintf("%d groups named %q in %s", len(hits), peer.Name, rg.VpcID))
 	}
 	if len(tried) == 0 {
 		return "", "no mapping (lookup " + string(replica.Lookup) + ")"
