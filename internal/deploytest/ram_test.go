@@ -539,6 +539,13 @@ func drive(t *testing.T, c *localcloud.Cloud) {
 	s.settle()
 	c.SetFaults(faults.Config{})
 
+	// DingTalk down while the replicator undoes a hand edit on a replica:
+	// its message waits in the outbox and it schedules a delayed flush of
+	// itself (fc:InvokeFunction).
+	c.SetFaults(faults.Config{DingTalkDown: true})
+	s.authorize("sg-web-dr", false, perm("tcp", "9000/9000", "192.168.0.0/16"))
+	c.SetFaults(faults.Config{})
+
 	// An exemption that expires: the hourly sweep closes the rule.
 	until := c.Clock.Now().Add(72 * time.Hour).Format("2006-01-02")
 	s.authorize("sg-bastion", false, ecs.AuthorizeSecurityGroupPermissions{IpProtocol: "tcp", PortRange: "22/22", SourceCidrIp: "0.0.0.0/0",
