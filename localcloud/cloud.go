@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,7 +71,19 @@ type Options struct {
 	// passes it first (localcloud/sls/QUERY.md). PullLogs reads at once.
 	// POST /_localcloud/sls/index-delay changes it while localcloud runs.
 	SLSIndexDelay time.Duration
+	// ECSRateLimit is the ECS calls per second the account may make
+	// (wall clock; above it ECS answers Throttling.User); 0 means
+	// DefaultECSRateLimit. The functions are told it as their
+	// PORTHYGIENE_ECS_QPS (unless the environment or Options.Env sets that),
+	// so that they pace at what this ECS allows, as they pace at the real
+	// account's limit in the cloud.
+	ECSRateLimit float64
 }
+
+// DefaultECSRateLimit is Options.ECSRateLimit's default: far above what the
+// emulator serves on a laptop, so that the functions' wall-clock pacing does
+// not make virtual days take real minutes.
+const DefaultECSRateLimit = 2000
 
 // DefaultSLSIndexDelay is Options.SLSIndexDelay's default: real SLS makes a
 // write searchable by GetLogs about 3 s after it was received.
@@ -79,6 +92,13 @@ const DefaultSLSIndexDelay = 3 * time.Second
 // NoSLSIndexDelay, as Options.SLSIndexDelay, makes every log searchable as
 // soon as it is received: not what SLS does, so only for a test that says why.
 const NoSLSIndexDelay time.Duration = -1
+
+func (c *Cloud) ecsRateLimit() float64 {
+	if c.opts.ECSRateLimit > 0 {
+		return c.opts.ECSRateLimit
+	}
+	return DefaultECSRateLimit
+}
 
 func (o Options) slsIndexDelay() time.Duration {
 	if o.SLSIndexDelay == 0 {
@@ -229,7 +249,7 @@ func Start(opts Options) (*Cloud, error) {
 	}
 
 	c.buses = map[string]*eventbus.Bus{c.region: c.Bus}
-	c.ECS = ecs.New(ecs.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Trail: actiontrail.SinkFunc(c.emit), DefaultRegion: c.region})
+	c.ECS = ecs.New(ecs.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Trail: actiontrail.SinkFunc(c.emit), DefaultRegion: c.region, RateLimit: c.ecsRateLimit()})
 	c.SLS = sls.New(sls.Config{Clock: c.Clock, Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, IndexDelay: opts.slsIndexDelay()})
 	c.RAM = ram.New(ram.Config{Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Clock: c.Clock, AccountID: auth.AccountID})
 	c.ActionTrail = actiontrail.NewServer(actiontrail.ServerConfig{Auth: c.Auth, Stats: c.Stats, Faults: c.Faults, Clock: c.Clock, AccountID: auth.AccountID})
@@ -413,11 +433,16 @@ func (c *Cloud) loadFunctions(path string) error {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	// What this localcloud allows, unless the environment says otherwise.
+	defaults := map[string]string{"PORTHYGIENE_ECS_QPS": strconv.FormatFloat(c.ecsRateLimit(), 'f', -1, 64)}
 	proj, err := sconfig.Load(path, func(k string) string {
 		if v, ok := local[k]; ok {
 			return v
 		}
-		return getenv(k)
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return defaults[k]
 	}, sconfig.WithAccountID(auth.AccountID))
 	if err != nil {
 		return fmt.Errorf("localcloud: %w", err)

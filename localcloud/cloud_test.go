@@ -203,3 +203,47 @@ func TestTrafficBecomesFlowLogs(t *testing.T) {
 	require.Equal(t, "REJECT/OK", got["eni-web-1/3306"])
 	require.Equal(t, "-/NODATA", got["eni-db-1/-"])
 }
+
+// TestECSRateLimitIsToldToTheFunctions: localcloud's ECS refuses calls above
+// its rate limit (Throttling.User, as real ECS's flow control does, whatever
+// faults are set), and tells the functions that limit as their
+// PORTHYGIENE_ECS_QPS, so that they pace at what this ECS allows — unless the
+// environment names a pace.
+func TestECSRateLimitIsToldToTheFunctions(t *testing.T) {
+	c := lctest.Start(t, localcloud.Options{ECSRateLimit: 5}, "guard")
+	qps := func(c *localcloud.Cloud) string {
+		for _, fn := range c.Project.Functions {
+			if fn.Resource == "guard" {
+				return fn.Env["PORTHYGIENE_ECS_QPS"]
+			}
+		}
+		t.Fatal("no guard")
+		return ""
+	}
+	require.Equal(t, "5", qps(c))
+	c.SetFaults(faults.Config{})
+	cl := lctest.ECS(t, c)
+	throttled := 0
+	for range 20 {
+		req := ecs.CreateDescribeSecurityGroupsRequest()
+		req.RegionId = c.Region()
+		_, err := cl.DescribeSecurityGroups(req)
+		var se *sdkerrors.ServerError
+		if errors.As(err, &se) && se.ErrorCode() == "Throttling.User" {
+			throttled++
+		} else {
+			require.NoError(t, err)
+		}
+	}
+	require.GreaterOrEqual(t, throttled, 10, "20 calls at once, 5 a second allowed (a second's burst)")
+
+	env := lctest.Start(t, localcloud.Options{Getenv: func(k string) string {
+		if k == "PORTHYGIENE_ECS_QPS" {
+			return "7"
+		}
+		return ""
+	}}, "guard")
+	require.Equal(t, "7", qps(env), "the environment's pace wins")
+	def := lctest.Start(t, localcloud.Options{}, "guard")
+	require.Equal(t, "2000", qps(def), "localcloud.DefaultECSRateLimit")
+}

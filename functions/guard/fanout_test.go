@@ -8,6 +8,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,12 +27,23 @@ func TestSweepFansOutOneInvocationPerSlice(t *testing.T) {
 		size   = 10 // PORTHYGIENE_SWEEP_SLICE
 		budget = 20 // PORTHYGIENE_ECS_QPS
 	)
+	// More exposures than the default pace's 20 a minute: the pace is exact
+	// across the slices, so at 20 the rest would wait for a paced
+	// continuation a minute later (TestGuardBurstReachesDingTalkWithinTheLimit).
+	// This test is about the fan-out: the shipped policy, with a pace that
+	// allows them all.
+	shipped, err := os.ReadFile(filepath.Join(lctest.RepoRoot(), "policy.yaml"))
+	require.NoError(t, err)
+	pol := filepath.Join(t.TempDir(), "policy.yaml")
+	require.NoError(t, os.WriteFile(pol, append(shipped, "\nmaxChangesPerMinute: 100\n"...), 0o644))
 	e := start(t, localcloud.Options{Getenv: func(k string) string {
 		switch k {
 		case "PORTHYGIENE_SWEEP_SLICE":
 			return fmt.Sprint(size)
 		case "PORTHYGIENE_ECS_QPS":
 			return fmt.Sprint(budget)
+		case "PORTHYGIENE_POLICY":
+			return pol
 		}
 		return ""
 	}})
@@ -55,7 +68,7 @@ func TestSweepFansOutOneInvocationPerSlice(t *testing.T) {
 	}
 	lctest.Settle(t, e.cloud)
 
-	_, err := e.cloud.Advance(t.Context(), time.Hour)
+	_, err = e.cloud.Advance(t.Context(), time.Hour)
 	require.NoError(t, err)
 
 	// The planner: one timer invocation that invoked the slices.

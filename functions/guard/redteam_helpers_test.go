@@ -2,8 +2,7 @@ package main
 
 // Helpers of the red-team tests (issue 10's closing run): the operator CLI
 // built once and run as a user runs it, against localcloud's endpoints file,
-// and small readers of what localcloud saw. Shared by redteam_test.go and the
-// build-tagged redteam_failing_test.go.
+// and small readers of what localcloud saw. Shared by the redteam tests.
 
 import (
 	"bytes"

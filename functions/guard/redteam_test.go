@@ -4,8 +4,7 @@ package main
 // real guard binary on localcloud, driven with the unmodified ECS SDK, the
 // FC API, fault injection and the operator CLI as users run it. One test per
 // attack, named after the defect (D1..D9) or the new attack (N..); each
-// asserts what the issue's "Done when" expects. Attacks that still succeed
-// are in redteam_failing_test.go (build tag redteam).
+// asserts what the issue's "Done when" expects.
 
 import (
 	"context"
@@ -695,4 +694,35 @@ func settleWithin(t *testing.T, c *localcloud.Cloud, d time.Duration) {
 	ctx, cancel := context.WithTimeout(t.Context(), d)
 	defer cancel()
 	require.NoError(t, c.Settle(ctx))
+}
+
+// D1 ("the cap counts changes per minute across all instances, not per
+// invocation"): five events at once, 10 exposures each: at most 20 revokes
+// in that minute. Each run backs up the changes it was granted (its claims),
+// reads on by cursor what the others claimed, and keeps only what the
+// minute still allows (engine.minutePace).
+func TestRedteamD1CapCountsAcrossInstances(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	var groups []string
+	for i := range 5 {
+		groups = append(groups, createGroup(t, e, fmt.Sprintf("cap-across-%d", i)))
+	}
+	for _, g := range groups {
+		req := ecs.CreateAuthorizeSecurityGroupRequest()
+		req.RegionId, req.SecurityGroupId = e.cloud.Region(), g
+		var list []ecs.AuthorizeSecurityGroupPermissions
+		for _, p := range exposures(10) {
+			list = append(list, ecs.AuthorizeSecurityGroupPermissions{IpProtocol: p.proto, PortRange: p.ports, SourceCidrIp: p.cidr, Ipv6SourceCidrIp: p.cidr6})
+		}
+		req.Permissions = &list
+		_, err := e.ecs.AuthorizeSecurityGroup(req)
+		require.NoError(t, err)
+	}
+	lctest.Settle(t, e.cloud)
+	n := 0
+	for _, g := range groups {
+		n += len(e.revocations(g))
+	}
+	require.LessOrEqual(t, n, 20, "DEFECT D1: %d revokes within one minute, the cap is per invocation", n)
+	require.Positive(t, n, "the minute's budget is used")
 }

@@ -113,8 +113,9 @@ var (
 	sweep     = Bench{Pkg: "./shared/guard/", Pattern: "^BenchmarkSweep10k$", Benchtime: "1x"}
 	cold      = Bench{Pkg: "./internal/coldstart/", Pattern: "^BenchmarkColdStart$", Benchtime: "5x"}
 	// The replicator: a change on the primary → every replica converged.
-	repl    = Bench{Pkg: "./functions/replicator/", Pattern: "^BenchmarkReplicatorConvergence$", Benchtime: "100x"}
-	replRTT = Bench{Pkg: "./functions/replicator/", Pattern: "^BenchmarkReplicatorConvergenceWithRTT$", Benchtime: "50x"}
+	repl      = Bench{Pkg: "./functions/replicator/", Pattern: "^BenchmarkReplicatorConvergence$", Benchtime: "100x"}
+	replRTT   = Bench{Pkg: "./functions/replicator/", Pattern: "^BenchmarkReplicatorConvergenceWithRTT$", Benchtime: "50x"}
+	fortyDays = Bench{Pkg: "./cmd/porthygiene/", Pattern: "^BenchmarkLocalFortyVirtualDays$", Benchtime: "1x"}
 )
 
 // rtt is the latency BenchmarkGuardLatencyWithRTT injects into every call.
@@ -145,6 +146,7 @@ func rows(res Results) []Row {
 		{What: "replicator: DescribeSecurityGroupAttribute per change (a primary, 2 replicas)", Bench: repl, Name: "BenchmarkReplicatorConvergence", Metric: "describe/change", Unit: "calls", Max: 3.01, Note: "one per group"},
 		{What: "replicator: rule writes per change (2 replicas)", Bench: repl, Name: "BenchmarkReplicatorConvergence", Metric: "writes/change", Unit: "calls", Max: 2.01, Note: "one batched write per replica"},
 		{What: "replicator: DescribeSecurityGroups per change (set discovery, 2 regions)", Bench: repl, Name: "BenchmarkReplicatorConvergence", Metric: "list/change", Unit: "calls"},
+		{What: "porthygiene local: 40 virtual days of the default world, every timer on: wall time", Bench: fortyDays, Name: "BenchmarkLocalFortyVirtualDays", Metric: "wall-s/40d", Unit: "s", Max: 60},
 	}
 	var fns []string
 	for name := range res {

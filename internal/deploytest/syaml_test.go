@@ -66,9 +66,20 @@ func needTools(t *testing.T) tools {
 // returns the JSON it printed (without the warning lines before it).
 func render(t *testing.T, tl tools, env map[string]string) []byte {
 	t.Helper()
+	out, err := renderFile(t, tl, "s.yaml", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// renderFile is render for any template of the repository (-t file); the
+// error carries the CLI's output.
+func renderFile(t *testing.T, tl tools, file string, env map[string]string) ([]byte, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, tl.sBin, "preview", "-o", "json", "-t", "s.yaml")
+	cmd := exec.CommandContext(ctx, tl.sBin, "preview", "-o", "json", "-t", file)
 	cmd.Dir = tl.root
 	// Nothing of the developer's environment (PORTHYGIENE_*, credentials, a
 	// Serverless Devs access) may leak in: PATH to find node, an empty HOME.
@@ -84,13 +95,13 @@ func render(t *testing.T, tl tools, env map[string]string) []byte {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("s preview -o json failed (%v):\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+		return nil, fmt.Errorf("s preview -o json -t %s failed (%w):\nstdout:\n%s\nstderr:\n%s", file, err, stdout.String(), stderr.String())
 	}
 	out, err := stripToJSON(stdout.Bytes())
 	if err != nil {
-		t.Fatalf("s preview -o json: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+		return nil, fmt.Errorf("s preview -o json -t %s: %w\nstdout:\n%s\nstderr:\n%s", file, err, stdout.String(), stderr.String())
 	}
-	return out
+	return out, nil
 }
 
 var jsonStart = regexp.MustCompile(`(?m)^\{`)

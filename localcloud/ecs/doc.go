@@ -21,6 +21,9 @@
 //   - Every request is counted in stats as ("ecs", Action, caller, error code);
 //     the caller is the RAM user name, or the role name for STS credentials,
 //     or "" when authentication failed.
+//   - The account's rate limit (Config.RateLimit, calls per wall-clock second,
+//     a second's worth of burst) applies after authentication, whatever faults
+//     are set: above it, Throttling.User (HTTP 400).
 //   - Faults (faults.Set.Decide with the wall clock) apply after authentication:
 //     latency first, then Throttling.User (HTTP 400) or ServiceUnavailable (503).
 //   - Region scoping: every resource lives in one region, named by RegionId

@@ -36,6 +36,10 @@ type Config struct {
 	Trail actiontrail.Sink
 	// DefaultRegion is used when a request carries no RegionId; default "cn-hangzhou".
 	DefaultRegion string
+	// RateLimit is the calls per second (wall clock, a second's worth of
+	// burst) the whole account may make; calls above it get Throttling.User,
+	// as real ECS's flow control answers. 0: no limit.
+	RateLimit float64
 }
 
 type wallClock struct{}
@@ -47,6 +51,7 @@ type Server struct {
 	cfg    Config
 	clock  interface{ Now() time.Time }
 	nonces auth.NonceCache
+	limit  *faults.Set // Config.RateLimit, apart from the injected faults
 
 	mu      sync.RWMutex
 	regions map[string]*region
@@ -59,9 +64,12 @@ func New(cfg Config) *Server {
 	if cfg.DefaultRegion == "" {
 		cfg.DefaultRegion = "cn-hangzhou"
 	}
-	s := &Server{cfg: cfg, clock: cfg.Clock}
+	s := &Server{cfg: cfg, clock: cfg.Clock, limit: &faults.Set{}}
 	if s.clock == nil {
 		s.clock = wallClock{}
+	}
+	if cfg.RateLimit > 0 {
+		s.limit.Replace(faults.Config{RateLimits: map[string]float64{"ecs": cfg.RateLimit}})
 	}
 	s.reset()
 	return s
@@ -178,6 +186,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, c, errf(400, "InvalidAction.NotFound",
 			"Specified api %q (version %q) is not found in product Ecs; localcloud serves: %s.",
 			c.action, c.get("Version"), strings.Join(Actions(), ", ")))
+		return
+	}
+	if s.limit.Decide("ecs", c.action, time.Now()).Throttle {
+		s.fail(w, c, errf(400, "Throttling.User", "Request was denied due to user flow control."))
 		return
 	}
 	if s.cfg.Faults != nil {

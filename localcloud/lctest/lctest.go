@@ -100,15 +100,9 @@ func Start(t testing.TB, opts localcloud.Options, functions ...string) *localclo
 	if getenv == nil {
 		getenv = func(string) string { return "" } // the developer's environment must not leak in
 	}
-	opts.Getenv = func(k string) string {
-		v := getenv(k)
-		if v == "" && k == "PORTHYGIENE_ECS_QPS" {
-			// localcloud has no ECS rate limit unless a test sets one: the
-			// guard's own wall-clock pacing would only slow tests down.
-			v = "1000"
-		}
-		return v
-	}
+	// localcloud tells the functions its ECS rate limit as their
+	// PORTHYGIENE_ECS_QPS (Options.ECSRateLimit) unless a test sets one.
+	opts.Getenv = getenv
 	c, err := localcloud.Start(opts)
 	if err != nil {
 		t.Fatal(err)

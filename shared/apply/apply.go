@@ -50,6 +50,10 @@ type Cap struct {
 	left     func(ctx context.Context) int
 	leftOnce sync.Once
 	leftDone chan struct{} // closed when left has been read into max
+	// confirm, when set, is asked after a run wrote the backups of k
+	// changes it was granted (its claims on the minute): how many of the k
+	// still stand once the claims other instances made meanwhile count.
+	confirm func(ctx context.Context, claims []ledger.Record, k int) int
 }
 
 // NewCap allows max changes.
@@ -59,6 +63,18 @@ func NewCap(max int) *Cap { return &Cap{max: max} }
 // reports when the first change is asked for (read once, outside the lock).
 func NewPacedCap(perRun int, minuteLeft func(ctx context.Context) int) *Cap {
 	return &Cap{max: perRun, left: minuteLeft, leftDone: make(chan struct{})}
+}
+
+// Confirmed makes c, a paced cap, check its grants after their backups are
+// written: confirm(ctx, claims, k) returns how many of the k changes whose
+// backups (claims) were written still stand (0..k); the rest are held back
+// as capped.
+// The minute's budget read once is a snapshot that concurrent instances all
+// see at once; the backups they then wrote are what makes the pace hold
+// across instances.
+func (c *Cap) Confirmed(confirm func(ctx context.Context, claims []ledger.Record, k int) int) *Cap {
+	c.confirm = confirm
+	return c
 }
 
 // Prefetch starts reading the minute's budget now, in the background, so
@@ -303,14 +319,42 @@ func (a *Applier) revoke(ctx context.Context, w Writer, st observe.State, steps 
 	}
 	if err := a.Ledger.Append(ctx, backups...); err != nil {
 		// No backup, no revoke: tell people loudly and let FC retry.
-		for _, s := range steps {
-			out.Notified = append(out.Notified, s.Finding.RuleID)
-			ev := a.Event(s.Finding, st, ec, owner, notify.KindError, "NOT revoked: the ledger backup could not be written", "")
-			ev.Detail = err.Error()
-			out.Events = append(out.Events, ev)
-		}
-		return fmt.Errorf("%s: write backup of %d rules of %s: %w", a.Function, len(steps), st.GroupID, err)
+		return a.backupFailed(ctx, st, steps, ec, owner, out, err)
 	}
+	if a.Cap != nil && a.Cap.confirm != nil {
+		if kept := min(max(a.Cap.confirm(ctx, backups, len(steps)), 0), len(steps)); kept < len(steps) {
+			// Other instances claimed the minute first: the rest waits for
+			// the paced continuation, like any capped change. Their backups
+			// stay, as claims; a restore of one finds the rule still there.
+			for _, s := range steps[kept:] {
+				out.Capped++
+				out.Notified = append(out.Notified, s.Finding.RuleID)
+			}
+			steps, backups = steps[:kept], backups[:kept]
+			byDir = map[rule.Direction][]string{}
+			for _, s := range steps {
+				byDir[s.Finding.Direction] = append(byDir[s.Finding.Direction], s.Finding.RuleID)
+			}
+		}
+	}
+	return a.revokeBackedUp(ctx, w, st, steps, backups, byDir, cause, owner, out)
+}
+
+// backupFailed tells people that the rules were not revoked because their
+// backups could not be written.
+func (a *Applier) backupFailed(_ context.Context, st observe.State, steps []plan.Step, ec ledger.EventContext, owner notify.Owner, out *Outcome, err error) error {
+	for _, s := range steps {
+		out.Notified = append(out.Notified, s.Finding.RuleID)
+		ev := a.Event(s.Finding, st, ec, owner, notify.KindError, "NOT revoked: the ledger backup could not be written", "")
+		ev.Detail = err.Error()
+		out.Events = append(out.Events, ev)
+	}
+	return fmt.Errorf("%s: write backup of %d rules of %s: %w", a.Function, len(steps), st.GroupID, err)
+}
+
+// revokeBackedUp revokes the backed-up steps by id and records each outcome.
+func (a *Applier) revokeBackedUp(ctx context.Context, w Writer, st observe.State, steps []plan.Step, backups []ledger.Record, byDir map[rule.Direction][]string, cause Cause, owner notify.Owner, out *Outcome) error {
+	ec := cause.Event
 	var errs []error
 	done := map[string]bool{}
 	gone := map[string]bool{}

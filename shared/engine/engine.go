@@ -264,7 +264,8 @@ func (e *Engine) newRun(deps Deps, now time.Time, cachePrefixLists bool) *Run {
 	r.obs = observe.New(observe.Options{Ledger: led, Logger: e.log, Now: now, CachePrefixLists: cachePrefixLists, AlsoResolve: e.cfg.AlsoResolve})
 	capper := apply.NewCap(e.cfg.MaxChanges)
 	if e.cfg.MaxChangesPerMinute > 0 && deps.Ledger != nil {
-		capper = apply.NewPacedCap(e.cfg.MaxChanges, func(ctx context.Context) int { return e.minuteLeft(ctx, r) })
+		p := &minutePace{e: e, r: r}
+		capper = apply.NewPacedCap(e.cfg.MaxChanges, p.left).Confirmed(p.confirm)
 	}
 	r.apply = &apply.Applier{Function: e.cfg.Name, Ledger: app, Cap: capper, Logger: e.log,
 		Now: now, UndoCommand: e.cfg.UndoCommand}
@@ -686,11 +687,12 @@ func (e *Engine) scheduleFlush(ctx context.Context, r *Run, due time.Time) {
 const FlushTrigger = "flush"
 
 // paceDelay is how long the changes the pace held back wait: until the next
-// calendar minute's budget, and a few seconds more so that the continuations
-// of a burst read that minute's count one after another.
+// calendar minute's budget, and up to half a minute more, so that the
+// continuations of a burst claim that minute one after another rather than
+// at once (runs that claim at the same instant may all yield: minutePace).
 func paceDelay(now time.Time) time.Duration {
 	next := now.Truncate(time.Minute).Add(time.Minute)
-	return next.Sub(now).Round(time.Second) + time.Duration(rand.IntN(5))*time.Second
+	return next.Sub(now).Round(time.Second) + time.Duration(rand.IntN(30))*time.Second
 }
 
 // PacedTrigger is the trigger name of a paced continuation's payload.
@@ -703,36 +705,106 @@ type Tailer interface {
 	Tail(ctx context.Context, f ledger.Filter, after logstore.Cursors) ([]ledger.Record, logstore.Cursors, error)
 }
 
-// minuteLeft is how many changes the function may still make this minute
-// (the calendar minute), across all its instances: MaxChangesPerMinute less
-// the revocations the ledger holds for it, read by cursor when the ledger
-// can (a search is blind to the last few seconds of writes, in which a burst
-// spends the whole budget many times over). Instances that read in the same
-// instant can still overshoot the pace by their own changes; the cap per run
-// bounds that. A ledger that cannot be read leaves the run's own cap.
-func (e *Engine) minuteLeft(ctx context.Context, r *Run) int {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	f := ledger.Filter{Kinds: []ledger.Kind{ledger.KindRevocation},
-		Since: r.now.Truncate(time.Minute), Until: r.now.Add(time.Second), Limit: e.cfg.MaxChangesPerMinute + 1}
-	var recs []ledger.Record
-	var err error
-	if t, ok := r.deps.Ledger.(Tailer); ok {
-		recs, _, err = t.Tail(ctx, f, nil)
-	} else {
-		recs, err = r.deps.Ledger.Query(ctx, f)
-	}
-	if err != nil {
-		e.log.WarnContext(ctx, "read this minute's changes for the pace; using the run's cap", "error", err)
-		return e.cfg.MaxChanges
-	}
-	n := 0
+// minutePace is the pace of one run: MaxChangesPerMinute changes of the
+// function per calendar minute across all its instances, counted as the
+// distinct rules backed up in the minute (every change is backed up before
+// it is made: the backups are the changes claimed; a rule two runs claim,
+// e.g. for one event delivered twice, is one change). left reads them once;
+// after the run has written its own backups, confirm reads on, by cursor,
+// what other runs claimed since, and keeps only what the minute still
+// allows: of two runs racing, the one whose backups landed last sees the
+// other's, so the changes that stand never exceed the pace (runs that race
+// may both yield; the rest waits for the paced continuation). Read by cursor
+// (Tailer) where the ledger can: a search is blind to the last seconds of
+// writes, in which a burst spends the budget many times over. Without a
+// Tailer, confirm keeps what was granted. A ledger that cannot be read
+// leaves the run's own cap.
+type minutePace struct {
+	e *Engine
+	r *Run
+
+	mu     sync.Mutex
+	pos    logstore.Cursors // after left's read
+	before map[string]bool  // rules the function claimed this minute, at left
+	kept   int              // this run's changes that stood
+	ids    map[string]bool  // this run's claims
+	mine   map[string]bool  // the rules of this run's claims
+}
+
+func (p *minutePace) filter() ledger.Filter {
+	return ledger.Filter{Kinds: []ledger.Kind{ledger.KindBackup},
+		Since: p.r.now.Truncate(time.Minute), Until: p.r.now.Add(time.Second)}
+}
+
+func claimKey(r ledger.Record) string { return r.Region + "/" + r.GroupID + "/" + r.RuleID }
+
+// rules adds to set the rules of this function's claims among recs that
+// are not this run's own records.
+func (p *minutePace) rules(set map[string]bool, recs []ledger.Record) map[string]bool {
 	for _, rec := range recs {
-		if rec.Function == e.cfg.Name {
-			n++
+		if rec.Function == p.e.cfg.Name && !p.ids[rec.ID] {
+			set[claimKey(rec)] = true
 		}
 	}
-	return e.cfg.MaxChangesPerMinute - n
+	return set
+}
+
+func (p *minutePace) left(ctx context.Context) int {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var recs []ledger.Record
+	var pos logstore.Cursors
+	var err error
+	if t, ok := p.r.deps.Ledger.(Tailer); ok {
+		recs, pos, err = t.Tail(ctx, p.filter(), nil)
+	} else {
+		recs, err = p.r.deps.Ledger.Query(ctx, p.filter())
+	}
+	if err != nil {
+		p.e.log.WarnContext(ctx, "read this minute's changes for the pace; using the run's cap", "error", err)
+		return p.e.cfg.MaxChanges
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pos, p.before = pos, p.rules(map[string]bool{}, recs)
+	return p.e.cfg.MaxChangesPerMinute - len(p.before)
+}
+
+func (p *minutePace) confirm(ctx context.Context, claims []ledger.Record, k int) int {
+	t, ok := p.r.deps.Ledger.(Tailer)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ids == nil {
+		p.ids, p.mine = map[string]bool{}, map[string]bool{}
+	}
+	for _, c := range claims {
+		p.ids[c.ID], p.mine[claimKey(c)] = true, true
+	}
+	if !ok || p.pos == nil {
+		p.kept += k
+		return k
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	recs, _, err := t.Tail(ctx, p.filter(), p.pos)
+	if err != nil {
+		// Our claims are written and other runs count them; whether theirs
+		// came first is unknown: yield.
+		p.e.log.WarnContext(ctx, "re-read this minute's changes for the pace; holding the changes back", "changes", k, "error", err)
+		return 0
+	}
+	others := 0
+	for key := range p.rules(maps.Clone(p.before), recs) {
+		if !p.mine[key] {
+			others++ // a rule this run also claims is one change, counted in kept
+		}
+	}
+	stand := max(0, min(k, p.e.cfg.MaxChangesPerMinute-others-p.kept))
+	if stand < k {
+		p.e.log.InfoContext(ctx, "pace: other instances claimed this minute first; holding changes back", "claimed", k, "kept", stand)
+	}
+	p.kept += stand
+	return stand
 }
 
 // continuePaced hands the groups whose changes the cap held back to one

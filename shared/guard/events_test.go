@@ -3,12 +3,14 @@ package guard_test
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/porthygiene/porthygiene/shared/guard"
+	"github.com/porthygiene/porthygiene/shared/trigger"
 )
 
 // s.yaml's EventBridge pattern is the guard's list of handled events: an
@@ -45,5 +47,31 @@ func TestSYamlEventBridgeTriggerIsLast(t *testing.T) {
 	require.Equal(t, "eventbridge", string(last[2]), "the last trigger is the EventBridge one (%s)", last[1])
 	for _, n := range names[:len(names)-1] {
 		require.NotEqual(t, "eventbridge", string(n[2]))
+	}
+}
+
+// Every handled event has a sample in events/ that the guard acts on (a
+// person's successful call, not our role's or a failed one), so that README's
+// first deploy can `s invoke --event-file` each of them.
+func TestEveryHandledEventHasASample(t *testing.T) {
+	files, err := filepath.Glob("../../events/eventbridge-*.json")
+	require.NoError(t, err)
+	sampled := map[string][]string{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		ev, err := trigger.Decode(raw)
+		require.NoError(t, err, f)
+		ce, ok := ev.(trigger.CloudEvent)
+		require.True(t, ok, "%s is a CloudEvent", f)
+		rec, err := ce.ActionTrail()
+		require.NoError(t, err, f)
+		if rec.Failed() || rec.UserIdentity.Type == "assumed-role" {
+			continue
+		}
+		sampled[rec.EventName] = append(sampled[rec.EventName], filepath.Base(f))
+	}
+	for _, name := range guard.HandledEvents {
+		require.NotEmpty(t, sampled[name], "no sample in events/ of a person's %s", name)
 	}
 }

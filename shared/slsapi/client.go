@@ -50,11 +50,26 @@ type Client struct {
 	jar       http.CookieJar
 	redirect  func(*http.Request, []*http.Request) error
 	retry     time.Duration
+
+	// shards is the shard lists Tail reuses (ShardsTTL); another
+	// endpoint's copy (WithEndpoint) starts without.
+	shards *shardCache
+}
+
+type shardCache struct {
+	mu    sync.Mutex
+	lists map[string]shardList // project + "/" + logstore
+}
+
+// shardList is a logstore's shard ids as ListShards last answered.
+type shardList struct {
+	ids []int
+	at  time.Time
 }
 
 // New returns a client; configuration errors surface on the first call.
 func New(cfg Config) *Client {
-	c := &Client{endpoint: cfg.Endpoint, creds: cfg.Credentials, retry: cfg.RetryTimeout, timeout: defaultRequestTimeout}
+	c := &Client{endpoint: cfg.Endpoint, creds: cfg.Credentials, retry: cfg.RetryTimeout, timeout: defaultRequestTimeout, shards: &shardCache{}}
 	if c.retry <= 0 {
 		c.retry = DefaultRetryTimeout
 	}
@@ -75,6 +90,7 @@ func New(cfg Config) *Client {
 func (c *Client) WithEndpoint(endpoint string) *Client {
 	cc := *c
 	cc.endpoint = endpoint
+	cc.shards = &shardCache{}
 	return &cc
 }
 

@@ -219,3 +219,43 @@ func TestEmulatorErrors(t *testing.T) {
 	_, err = e.client.Query(ctx, project, "audit", time.Unix(0, 0), time.Now(), "kind: (")
 	require.ErrorIs(t, err, slsapi.ErrInvalid)
 }
+
+// Tail by cursor: every write at once, each shard read in parallel; a warm
+// client lists the shards once (ShardsTTL), and a read on from the positions
+// it returned is one PullLogs per shard, nothing else.
+func TestTailCountsItsCalls(t *testing.T) {
+	e := newEmulator(t)
+	ctx := t.Context()
+	c := e.clientFor(e.store.IssueSTS("porthygiene-fc-role", "guard", time.Now(), time.Hour))
+	require.NoError(t, e.client.EnsureLogstore(ctx, project, "ledger", 7, 2))
+	now := time.Now().UTC()
+	put := func(n int) {
+		var logs []slsapi.Log
+		for i := range n {
+			logs = append(logs, slsapi.Log{Time: now, Contents: map[string]string{"n": fmt.Sprint(i)}})
+		}
+		require.NoError(t, e.client.PutLogs(ctx, project, "ledger", "t", logs))
+	}
+	put(3)
+	calls := func(action string) int { return e.stats.Snapshot().Count("sls", action, "porthygiene-fc-role") }
+
+	logs, pos, err := c.Tail(ctx, project, "ledger", now.Add(-time.Minute), nil)
+	require.NoError(t, err)
+	require.Len(t, logs, 3)
+	require.Len(t, pos, 2, "a position per shard")
+	require.Equal(t, 1, calls("ListShards"))
+	require.Equal(t, 2, calls("GetCursor"), "one cursor by time per shard")
+	require.Equal(t, 2, calls("PullLogs"), "one PullLogs per shard: fewer groups than asked for is the end")
+
+	put(2)
+	logs, pos, err = c.Tail(ctx, project, "ledger", now.Add(-time.Minute), pos)
+	require.NoError(t, err)
+	require.Len(t, logs, 2, "only what arrived since")
+	require.Equal(t, 1, calls("ListShards"), "the shard list is reused")
+	require.Equal(t, 2, calls("GetCursor"), "a read on from known positions needs no cursor")
+	require.Equal(t, 4, calls("PullLogs"))
+
+	logs, _, err = c.Tail(ctx, project, "ledger", now.Add(-time.Minute), pos)
+	require.NoError(t, err)
+	require.Empty(t, logs, "nothing new")
+}

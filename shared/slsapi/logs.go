@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	sdk "github.com/aliyun/aliyun-log-go-sdk"
@@ -170,37 +171,121 @@ func CursorAt(t time.Time) CursorFrom {
 	return CursorFrom(strconv.FormatInt(max(t.Unix(), 0), 10))
 }
 
-// Tail implements logstore.Store: on each shard (ListShards), from after's
-// cursor for it or else from the first group received at or after since
-// (GetCursor by time), up to the shard's end cursor read first (GetCursor
-// end), with PullLogs (PullRange). PullLogs reads what PutLogs stored at
-// once; GetLogs only after the index has caught up.
+// ShardsTTL is how long Tail reuses a logstore's shard list: a warm
+// instance lists the shards once, not on every read (a shard split shows
+// within ShardsTTL).
+const ShardsTTL = 5 * time.Minute
+
+// cachedShards is Shards, remembered for ShardsTTL.
+func (c *Client) cachedShards(ctx context.Context, project, store string) ([]int, error) {
+	key := project + "/" + store
+	c.shards.mu.Lock()
+	sl, ok := c.shards.lists[key]
+	c.shards.mu.Unlock()
+	if ok && time.Since(sl.at) < ShardsTTL {
+		return sl.ids, nil
+	}
+	ids, err := c.Shards(ctx, project, store)
+	if err != nil {
+		return nil, err
+	}
+	c.shards.mu.Lock()
+	if c.shards.lists == nil {
+		c.shards.lists = map[string]shardList{}
+	}
+	c.shards.lists[key] = shardList{ids: ids, at: time.Now()}
+	c.shards.mu.Unlock()
+	return ids, nil
+}
+
+// Tail implements logstore.Store: on each shard (the list ListShards gave
+// within ShardsTTL), all at once, from after's cursor for it or else from
+// the first group received at or after since (GetCursor by time), to the
+// shard's end with PullLogs (no end cursor: a PullLogs that returns fewer
+// groups than it asked for has reached the end). PullLogs reads what
+// PutLogs stored at once; GetLogs only after the index has caught up. A
+// warm read from known positions is one round trip (one PullLogs per shard,
+// in parallel); a first read two.
 func (c *Client) Tail(ctx context.Context, project, store string, since time.Time, after logstore.Cursors) ([]Log, logstore.Cursors, error) {
-	shards, err := c.Shards(ctx, project, store)
+	shards, err := c.cachedShards(ctx, project, store)
 	if err != nil {
 		return nil, nil, err
 	}
+	type result struct {
+		logs []Log
+		next string
+		err  error
+	}
+	res := make([]result, len(shards))
+	var wg sync.WaitGroup
+	for i, sh := range shards {
+		wg.Go(func() {
+			r := &res[i]
+			begin, ok := after[sh]
+			if !ok {
+				if begin, r.err = c.Cursor(ctx, project, store, sh, CursorAt(since)); r.err != nil {
+					return
+				}
+			}
+			r.next, r.err = c.pullToEnd(ctx, project, store, sh, begin, func(l Log) error {
+				r.logs = append(r.logs, l)
+				return nil
+			})
+		})
+	}
+	wg.Wait()
 	var out []Log
 	pos := make(logstore.Cursors, len(shards))
-	for _, sh := range shards {
-		begin, ok := after[sh]
-		if !ok {
-			if begin, err = c.Cursor(ctx, project, store, sh, CursorAt(since)); err != nil {
-				return nil, nil, err
-			}
+	for i, sh := range shards {
+		if res[i].err != nil {
+			c.forgetShards(project, store) // a split or merged shard: list them again next time
+			return nil, nil, res[i].err
 		}
-		end, err := c.Cursor(ctx, project, store, sh, CursorEnd)
-		if err != nil {
-			return nil, nil, err
-		}
-		err = c.PullRange(ctx, project, store, sh, begin, end, func(l Log) error {
-			out = append(out, l)
-			return nil
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		pos[sh] = end
+		out = append(out, res[i].logs...)
+		pos[sh] = res[i].next
 	}
 	return out, pos, nil
+}
+
+func (c *Client) forgetShards(project, store string) {
+	c.shards.mu.Lock()
+	delete(c.shards.lists, project+"/"+store)
+	c.shards.mu.Unlock()
+}
+
+// pullToEnd reads a shard from begin to its end with PullLogs, PullBatch
+// groups per request, and returns the cursor after the last group read.
+func (c *Client) pullToEnd(ctx context.Context, project, logstore string, shard int, begin string, fn func(Log) error) (string, error) {
+	cl := call{op: "PullLogs", project: project, logstore: logstore}
+	cursor := begin
+	for {
+		var gl *sdk.LogGroupList
+		var next string
+		err := c.do(ctx, cl, func(sc sdk.ClientInterface) error {
+			var err error
+			gl, next, err = sc.PullLogs(project, logstore, shard, cursor, "", PullBatch)
+			return err
+		})
+		if err != nil {
+			return "", err
+		}
+		n := 0
+		if gl != nil {
+			n = len(gl.LogGroups)
+			for _, g := range gl.LogGroups {
+				for _, l := range g.Logs {
+					if err := fn(fromProto(g, l)); err != nil {
+						return "", err
+					}
+				}
+			}
+		}
+		if next == "" {
+			next = cursor
+		}
+		if n < PullBatch || next == cursor {
+			return next, nil
+		}
+		cursor = next
+	}
 }
