@@ -15,6 +15,9 @@
 #   PORTHYGIENE_REGION    region of the functions and their SLS projects (cn-hangzhou)
 #   PORTHYGIENE_ROLE      role name (porthygiene-fc-role); lower case, as fc3 lowercases it
 #   POLICY_NAME           custom policy name (<role>-policy)
+#   POLICY_FILE           the policy document under deploy/ram (porthygiene-fc-role.policy.json);
+#                         the replicator's own role: PORTHYGIENE_ROLE=porthygiene-replicator-role
+#                         POLICY_FILE=porthygiene-replicator-role.policy.json
 #   LEDGER_PROJECT        ledger SLS project (porthygiene-ledger)
 #   LEDGER_LOGSTORE       ledger logstore (ledger)
 #   ACTIONTRAIL_PROJECT   SLS project ActionTrail delivers to (porthygiene-actiontrail)
@@ -133,7 +136,7 @@ render() {
 	printf '%s\n' "$doc"
 }
 
-policy_doc="$(render "$ram_dir/porthygiene-fc-role.policy.json")"
+policy_doc="$(render "$ram_dir/${POLICY_FILE:-porthygiene-fc-role.policy.json}")"
 trust_doc="$(cat "$ram_dir/trust.json")"
 
 if [[ "$mode" == print-policy ]]; then

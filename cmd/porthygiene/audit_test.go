@@ -69,7 +69,8 @@ func TestAuditDemoWorld(t *testing.T) {
 		rep := decodeAudit(t, stdout)
 		require.Equal(t, "default.yaml", rep.Policy)
 		require.Equal(t, "team", rep.OwnerTag)
-		require.Equal(t, []auditRegion{{Region: "cn-hangzhou", Groups: 5, Rules: 7}}, rep.Regions)
+		// (The default world's sg-cache is a fifth group, the replica sg-web-dr, in vpc-dr, a sixth.)
+		require.Equal(t, []auditRegion{{Region: "cn-hangzhou", Groups: 6, Rules: 11}}, rep.Regions)
 
 		// The only exposure of the demo world: RDP to the world.
 		require.Len(t, rep.Findings, 1, "findings: %+v", rep.Findings)
@@ -89,7 +90,7 @@ func TestAuditDemoWorld(t *testing.T) {
 
 		tot := rep.Totals
 		require.Equal(t, 5, tot.Groups)
-		require.Equal(t, 7, tot.Rules)
+		require.Equal(t, 11, tot.Rules)
 		require.Equal(t, 1, tot.Findings)
 		require.Equal(t, 1, tot.GroupsWithFindings)
 		require.Equal(t, []auditCount{{Name: "rdp", Findings: 1, Groups: 1, Severity: "critical"}}, tot.ByService)
@@ -103,7 +104,7 @@ func TestAuditDemoWorld(t *testing.T) {
 	t.Run("Text", func(t *testing.T) {
 		code, stdout, stderr := runCLI(t, "audit", "--endpoints", ep)
 		require.Equal(t, 0, code, "findings do not fail the audit; stderr: %s", stderr)
-		require.Contains(t, stdout, "5 groups, 7 rules: 1 findings in 1 groups, 0 exempted")
+		require.Contains(t, stdout, "6 groups, 11 rules: 1 findings in 1 groups, 0 exempted")
 		require.Regexp(t, `critical\s+cn-hangzhou\s+sg-legacy \(legacy-windows\)\s+\S+\s+tcp/3389\s+rdp\s+0\.0\.0\.0/0`, stdout)
 		require.Contains(t, stdout, "by service:  rdp 1")
 		require.NotContains(t, stdout, "sg-web")
@@ -342,7 +343,7 @@ func TestCommandHelp(t *testing.T) {
 func TestAuditRegions(t *testing.T) {
 	seed := localcloud.DefaultSeed()
 	seed.Regions = append(seed.Regions, lcecs.Region{
-		RegionID: "cn-shanghai",
+		RegionID: "cn-beijing",
 		SecurityGroups: []lcecs.SecurityGroup{{
 			SecurityGroupID: "sg-sh", SecurityGroupName: "shanghai", Tags: []lcecs.Tag{{Key: "team", Value: "ops"}},
 			Permissions: []lcecs.Permission{
@@ -352,13 +353,13 @@ func TestAuditRegions(t *testing.T) {
 		}},
 	})
 	_, ep := auditWorld(t, seed)
-	code, stdout, stderr := runCLI(t, "audit", "--endpoints", ep, "--json", "--region", "cn-hangzhou, cn-shanghai")
+	code, stdout, stderr := runCLI(t, "audit", "--endpoints", ep, "--json", "--region", "cn-hangzhou, cn-beijing")
 	require.Equal(t, 0, code, "stderr: %s", stderr)
 	rep := decodeAudit(t, stdout)
-	require.Equal(t, []auditRegion{{"cn-hangzhou", 5, 7}, {"cn-shanghai", 1, 2}}, rep.Regions)
+	require.Equal(t, []auditRegion{{"cn-hangzhou", 6, 11}, {"cn-beijing", 1, 2}}, rep.Regions)
 	require.Len(t, rep.Findings, 3)
 	require.Equal(t, []auditCount{
-		{Name: "cn-shanghai", Findings: 2, Groups: 1, Severity: "critical"},
+		{Name: "cn-beijing", Findings: 2, Groups: 1, Severity: "critical"},
 		{Name: "cn-hangzhou", Findings: 1, Groups: 1, Severity: "critical"},
 	}, rep.Totals.ByRegion)
 	require.Equal(t, []auditCount{
@@ -368,10 +369,10 @@ func TestAuditRegions(t *testing.T) {
 	require.Len(t, rep.Totals.ByService, 3) // rdp, ssh, redis
 
 	// A region with nothing in it still has its row.
-	code, stdout, _ = runCLI(t, "audit", "--endpoints", ep, "--json", "--region", "cn-shanghai,cn-beijing")
+	code, stdout, _ = runCLI(t, "audit", "--endpoints", ep, "--json", "--region", "cn-beijing,cn-qingdao")
 	require.Equal(t, 0, code)
 	rep = decodeAudit(t, stdout)
-	require.Equal(t, auditCount{Name: "cn-beijing"}, rep.Totals.ByRegion[1])
+	require.Equal(t, auditCount{Name: "cn-qingdao"}, rep.Totals.ByRegion[1])
 }
 
 // audit reads groups through the guard's observer, owners' decisions

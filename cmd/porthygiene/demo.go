@@ -55,7 +55,7 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintf(env.stdout, "porthygiene demo — localcloud at %s, virtual clock %s\n", c.URL(), c.Clock.Now().Format(time.RFC3339))
 	fmt.Fprintf(env.stdout, "functions: %s\n\n", functionNames(c))
 
-	steps := []func(context.Context) error{d.sshToTheWorld, d.exemptionExpires, d.restoreWithExemption, d.burst, d.reaperLifecycle}
+	steps := []func(context.Context) error{d.sshToTheWorld, d.exemptionExpires, d.restoreWithExemption, d.burst, d.replication, d.reaperLifecycle}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return err

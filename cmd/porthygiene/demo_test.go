@@ -19,7 +19,7 @@ func TestDemoHoldsEveryClaim(t *testing.T) {
 		t.Skip("-short: runs the whole demo")
 	}
 	var args []string
-	for _, fn := range []string{"guard", "approve", "reaper"} {
+	for _, fn := range []string{"guard", "approve", "reaper", "replicator"} {
 		dir, err := lctest.Build(fn)
 		require.NoError(t, err)
 		args = append(args, "--code-dir", fn+"="+dir)

@@ -38,16 +38,17 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 
 // commands lists every subcommand; each lives in its own file.
 var commands = map[string]command{
-	"evaluate": {"evaluate one security group against the policy (offline)", runEvaluate},
-	"local":    {"run localcloud: the emulator with the functions of s.yaml", runLocal},
-	"demo":     {"the scripted story on localcloud with the real function binaries", runDemo},
-	"restore":  {"re-authorize a rule the guard revoked, exactly as it was", runRestore},
-	"ledger":   {"list what porthygiene did (the ledger)", runLedger},
-	"audit":    {"read-only sweep of every group: findings, totals, HTML report", runAudit},
-	"explain":  {"is this port of an instance reachable from there, and which rule decides", runExplain},
-	"snapshot": {"export the account's groups, rules and interfaces as a localcloud seed", runSnapshot},
-	"setup":    {"create the ledger and its index, check the trail and the role (before the first deploy)", runSetup},
-	"reaper":   {"reaper report: every ingress rule's verdict from the flow-log evidence (used, unused, unknown …)", runReaper},
+	"evaluate":  {"evaluate one security group against the policy (offline)", runEvaluate},
+	"local":     {"run localcloud: the emulator with the functions of s.yaml", runLocal},
+	"demo":      {"the scripted story on localcloud with the real function binaries", runDemo},
+	"restore":   {"re-authorize a rule the guard revoked, exactly as it was", runRestore},
+	"ledger":    {"list what porthygiene did (the ledger)", runLedger},
+	"audit":     {"read-only sweep of every group: findings, totals, HTML report", runAudit},
+	"explain":   {"is this port of an instance reachable from there, and which rule decides", runExplain},
+	"snapshot":  {"export the account's groups, rules and interfaces as a localcloud seed", runSnapshot},
+	"setup":     {"create the ledger and its index, check the trail and the role (before the first deploy)", runSetup},
+	"replicate": {"replication sets: init a replica, plan a reconcile, status of every set", runReplicate},
+	"reaper":    {"reaper report: every ingress rule's verdict from the flow-log evidence (used, unused, unknown …)", runReaper},
 }
 
 func main() {

@@ -24,7 +24,7 @@ func TestSnapshotReplays(t *testing.T) {
 
 	code, stdout, stderr := runCLI(t, "snapshot", "--endpoints", ep1)
 	require.Equal(t, 0, code, "stderr: %s", stderr)
-	require.Equal(t, "snapshot cn-hangzhou: 5 security groups, 8 rules, 5 instances, 5 network interfaces, 1 prefix lists\n", stderr)
+	require.Equal(t, "snapshot cn-hangzhou: 6 security groups, 12 rules, 5 instances, 5 network interfaces, 1 prefix lists\n", stderr)
 
 	seed, err := localcloud.ParseSeed([]byte(stdout))
 	require.NoError(t, err, "the snapshot is a strict seed")

@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 
@@ -26,7 +25,6 @@ import (
 	lcecs "github.com/porthygiene/porthygiene/localcloud/ecs"
 	"github.com/porthygiene/porthygiene/localcloud/faults"
 	"github.com/porthygiene/porthygiene/localcloud/lctest"
-	"github.com/porthygiene/porthygiene/localcloud/stats"
 )
 
 const (
@@ -124,7 +122,7 @@ func benchGuardLatency(b *testing.B, rtt time.Duration) {
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
 
 	n := float64(b.N)
-	d := delta(before, after)
+	d := after.Since(before)
 	per := func(service, action, caller string) float64 { return float64(d.Count(service, action, caller)) / n }
 	b.ReportMetric(per("ecs", "DescribeSecurityGroupAttribute", guardRole), "describe/op")
 	b.ReportMetric(per("ecs", "ListTagResources", guardRole)+per("ecs", "DescribeSecurityGroups", guardRole), "tags/op")
@@ -140,25 +138,4 @@ func benchGuardLatency(b *testing.B, rtt time.Duration) {
 	for _, row := range d.Calls {
 		b.Logf("%-8s %-32s %-22s %6.2f/op errors=%d", row.Service, row.Action, row.Caller, float64(row.Count)/n, row.Errors)
 	}
-}
-
-// delta is after minus before, row by row.
-func delta(before, after stats.Snapshot) stats.Snapshot {
-	type key struct{ s, a, c string }
-	prev := map[key]stats.Call{}
-	for _, r := range before.Calls {
-		prev[key{r.Service, r.Action, r.Caller}] = r
-	}
-	var out stats.Snapshot
-	for _, r := range after.Calls {
-		p := prev[key{r.Service, r.Action, r.Caller}]
-		r.Count -= p.Count
-		r.Errors -= p.Errors
-		if r.Count > 0 {
-			r.ErrorCodes = nil
-			out.Calls = append(out.Calls, r)
-		}
-	}
-	sort.Slice(out.Calls, func(i, j int) bool { return out.Calls[i].Count > out.Calls[j].Count })
-	return out
 }

@@ -112,6 +112,9 @@ var (
 	latRTT    = Bench{Pkg: "./functions/guard/", Pattern: "^BenchmarkGuardLatencyWithRTT$", Benchtime: "50x"}
 	sweep     = Bench{Pkg: "./shared/guard/", Pattern: "^BenchmarkSweep10k$", Benchtime: "1x"}
 	cold      = Bench{Pkg: "./internal/coldstart/", Pattern: "^BenchmarkColdStart$", Benchtime: "5x"}
+	// The replicator: a change on the primary → every replica converged.
+	repl      = Bench{Pkg: "./functions/replicator/", Pattern: "^BenchmarkReplicatorConvergence$", Benchtime: "100x"}
+	replRTT   = Bench{Pkg: "./functions/replicator/", Pattern: "^BenchmarkReplicatorConvergenceWithRTT$", Benchtime: "50x"}
 	fortyDays = Bench{Pkg: "./cmd/porthygiene/", Pattern: "^BenchmarkLocalFortyVirtualDays$", Benchtime: "1x"}
 	reaperAt  = Bench{Pkg: "./functions/reaper/", Pattern: "^BenchmarkReaperScale$", Benchtime: "1x"}
 )
@@ -137,6 +140,13 @@ func rows(res Results) []Row {
 		{What: "guard: DingTalk calls per event", Bench: latency, Name: "BenchmarkGuardLatency", Metric: "dingtalk/op", Unit: "calls"},
 		{What: "sweep of 10,000 groups: time ÷ the time the ECS rate limit allows", Bench: sweep, Name: "BenchmarkSweep10k", Metric: "ratio", Unit: "×", Max: 1.05, Note: "keep it at the bound"},
 		{What: "sweep of 10,000 groups: wall time", Bench: sweep, Name: "BenchmarkSweep10k", Metric: "sweep-s", Unit: "s"},
+		{What: "replicator: change on the primary → both replicas converged, warm, median", Bench: repl, Name: "BenchmarkReplicatorConvergence", Metric: "p50-ms", Unit: "ms"},
+		{What: "replicator: change on the primary → both replicas converged, warm, p99", Bench: repl, Name: "BenchmarkReplicatorConvergence", Metric: "p99-ms", Unit: "ms", Max: 300},
+		{What: "replicator: converged, 20 ms per call, median", Bench: replRTT, Name: "BenchmarkReplicatorConvergenceWithRTT", Metric: "p50-ms", Unit: "ms"},
+		{What: "replicator: converged, 20 ms per call, p99", Bench: replRTT, Name: "BenchmarkReplicatorConvergenceWithRTT", Metric: "p99-ms", Unit: "ms", Max: 200},
+		{What: "replicator: DescribeSecurityGroupAttribute per change (a primary, 2 replicas)", Bench: repl, Name: "BenchmarkReplicatorConvergence", Metric: "describe/change", Unit: "calls", Max: 3.01, Note: "one per group"},
+		{What: "replicator: rule writes per change (2 replicas)", Bench: repl, Name: "BenchmarkReplicatorConvergence", Metric: "writes/change", Unit: "calls", Max: 2.01, Note: "one batched write per replica"},
+		{What: "replicator: DescribeSecurityGroups per change (set discovery, 2 regions)", Bench: repl, Name: "BenchmarkReplicatorConvergence", Metric: "list/change", Unit: "calls"},
 		{What: "porthygiene local: 40 virtual days of the default world, every timer on: wall time", Bench: fortyDays, Name: "BenchmarkLocalFortyVirtualDays", Metric: "wall-s/40d", Unit: "s", Max: 60},
 		// The reaper at 2,000 groups, 20,000 ENIs and 30 days of summaries (issue 12).
 		{What: "reaper daily run: SLS queries (4 evidence aggregates + one decision read per group with a candidate)", Bench: reaperAt, Name: "BenchmarkReaperScale", Metric: "run-sls-queries", Unit: "queries"},

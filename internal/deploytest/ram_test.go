@@ -39,7 +39,20 @@ const (
 	policyFile = "deploy/ram/porthygiene-fc-role.policy.json"
 	trustFile  = "deploy/ram/trust.json"
 	roleScript = "scripts/create-ram-role.sh"
+	// The replicator's own role (s.yaml vars.replicatorRole): the guard
+	// ignores roleName's calls, and must see the replicator's.
+	replicatorRoleName   = "porthygiene-replicator-role"
+	replicatorPolicyFile = "deploy/ram/porthygiene-replicator-role.policy.json"
 )
+
+// roleSpec is one RAM role of s.yaml: its policy file and the s.yaml
+// resource whose function it may invoke (its own fan-out and flushes).
+type roleSpec struct{ name, file, invokes string }
+
+var roles = []roleSpec{
+	{name: roleName, file: policyFile, invokes: "guard"},
+	{name: replicatorRoleName, file: replicatorPolicyFile, invokes: "replicator"},
+}
 
 // slsRAMActions maps the SLS API names localcloud records (localcloud/sls
 // server.go routes) to the RAM actions that authorize them.
@@ -121,7 +134,7 @@ func (s *stringList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func loadPolicy(t *testing.T) policyDoc {
+func loadPolicyFile(t *testing.T, policyFile string) policyDoc {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(repoRoot(), policyFile))
 	if err != nil {
@@ -169,27 +182,32 @@ const (
 	fcFunctionsARN = "acs:fc:${REGION}:${ACCOUNT_ID}:functions/"
 )
 
-// guardFunctionName is the guard's functionName in s.yaml: the only function
-// the role may invoke (the sweep invokes itself).
-func guardFunctionName(t *testing.T) string {
+// functionName is the functionName of an s.yaml resource.
+func functionName(t *testing.T, resource string) string {
 	t.Helper()
 	proj, err := sconfig.Load(filepath.Join(repoRoot(), "s.yaml"), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, fn := range proj.Functions {
-		if fn.Resource == "guard" {
+		if fn.Resource == resource {
 			return fn.Name
 		}
 	}
-	t.Fatal("s.yaml has no guard resource")
+	t.Fatalf("s.yaml has no %s resource", resource)
 	return ""
 }
 
 var ecsReadRe = regexp.MustCompile(`^ecs:(Describe|List)[A-Za-z]+$`)
 
 func TestRolePolicyShape(t *testing.T) {
-	p := loadPolicy(t)
+	for _, r := range roles {
+		t.Run(r.name, func(t *testing.T) { testRolePolicyShape(t, r) })
+	}
+}
+
+func testRolePolicyShape(t *testing.T, r roleSpec) {
+	p := loadPolicyFile(t, r.file)
 	if p.Version != "1" {
 		t.Errorf("Version %q, want \"1\"", p.Version)
 	}
@@ -218,18 +236,29 @@ func TestRolePolicyShape(t *testing.T) {
 			case strings.HasPrefix(a, "ecs:"):
 				want = []string{ecsGroupsARN}
 			case a == "log:GetCursorOrData":
+				if r.name == replicatorRoleName {
+					// The notifier's budget and outbox read by cursor from
+					// the ledger (the replicator has no SLS trigger).
+					want = []string{ledgerARN}
+					break
+				}
 				// The SLS trigger's range, and the notifier's budget read
 				// by cursor from the ledger.
 				want = []string{ledgerARN, trailARN}
-			case a == "log:PostLogStoreLogs":
+			case a == "log:GetLogStoreLogs" && r.name == replicatorRoleName:
+				// The ledger, and the trail's logstore: who changed a replica.
+				want = []string{ledgerARN, trailARN}
+			case a == "log:PostLogStoreLogs" && r.name != replicatorRoleName:
+				// The ledger, and the reaper's flow summaries.
 				want = []string{ledgerARN, summaryARN}
-			case a == "log:GetLogStoreLogs":
+			case a == "log:GetLogStoreLogs" && r.name != replicatorRoleName:
+				// The ledger, the flow summaries and the flow logs (the reaper).
 				want = []string{ledgerARN, summaryARN, flowLogARN}
 			case strings.HasPrefix(a, "log:"):
 				want = []string{ledgerARN}
 			case a == "fc:InvokeFunction":
-				// The guard's fan-out invokes the guard, nothing else.
-				want = []string{fcFunctionsARN + guardFunctionName(t)}
+				// A function's fan-out and flushes invoke itself, nothing else.
+				want = []string{fcFunctionsARN + functionName(t, r.invokes)}
 			default:
 				t.Errorf("%s: action %q of an unexpected service", at, a)
 				continue
@@ -470,6 +499,10 @@ func drive(t *testing.T, c *localcloud.Cloud) {
 	s.authorize(g, false, ecs.AuthorizeSecurityGroupPermissions{IpProtocol: "tcp", PortRange: "22/22", SourcePrefixListId: "pl-office"})
 	s.authorize(g, true, perm("tcp", "22/22", "0.0.0.0/0"))
 
+	// The replicator copies a rule naming a prefix list into the other
+	// region, mapping the list there by name (DescribePrefixLists).
+	s.authorize("sg-db", false, ecs.AuthorizeSecurityGroupPermissions{IpProtocol: "tcp", PortRange: "5432/5432", SourcePrefixListId: "pl-office"})
+
 	// ModifySecurityGroupRule widens a private rule to the world.
 	req := ecs.CreateModifySecurityGroupRuleRequest()
 	req.RegionId = c.Region()
@@ -516,6 +549,13 @@ func drive(t *testing.T, c *localcloud.Cloud) {
 	s.authorize("sg-web", false, perm("tcp", "5900/5900", "0.0.0.0/0"))
 	c.Bus.Flush()
 	s.settle()
+	c.SetFaults(faults.Config{})
+
+	// DingTalk down while the replicator undoes a hand edit on a replica:
+	// its message waits in the outbox and it schedules a delayed flush of
+	// itself (fc:InvokeFunction).
+	c.SetFaults(faults.Config{DingTalkDown: true})
+	s.authorize("sg-web-dr", false, perm("tcp", "9000/9000", "192.168.0.0/16"))
 	c.SetFaults(faults.Config{})
 
 	// An exemption that expires: the hourly sweep closes the rule.
@@ -691,7 +731,6 @@ func TestRolePolicyMatchesActionsCalled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs the end-to-end scenarios")
 	}
-	policy := loadPolicy(t)
 	fns := roleFunctions(t)
 	// Slices of 4 groups: the default world's sweep fans out, so the FC API
 	// call (fc:InvokeFunction) is measured too.
@@ -728,12 +767,15 @@ func TestRolePolicyMatchesActionsCalled(t *testing.T) {
 	}
 
 	operator := c.Operator().Identity.UserName
-	used := map[string]bool{}
+	used := map[string]map[string]bool{}
+	for _, r := range roles {
+		used[r.name] = map[string]bool{}
+	}
 	var unmapped, strangers []string
 	for _, call := range c.Stats.Snapshot().Calls {
-		switch call.Caller {
-		case roleName:
-		case operator:
+		switch {
+		case used[call.Caller] != nil:
+		case call.Caller == operator:
 			continue // the scenarios' human
 		default:
 			if call.Service != "dingtalk" {
@@ -746,34 +788,39 @@ func TestRolePolicyMatchesActionsCalled(t *testing.T) {
 			unmapped = append(unmapped, err.Error())
 		}
 		if ok {
-			used[a] = true
+			used[call.Caller][a] = true
 		}
 	}
 	for _, u := range unmapped {
 		t.Error(u)
 	}
 	if len(strangers) > 0 {
-		t.Errorf("calls by neither the role %s nor the operator %s (unauthenticated, or another role):\n%s", roleName, operator, strings.Join(strangers, "\n"))
+		t.Errorf("calls by neither the roles %v nor the operator %s (unauthenticated, or another role):\n%s", roles, operator, strings.Join(strangers, "\n"))
 	}
-
-	t.Logf("%v ran %d invocations; role %s called %v", fns, len(c.Runtime.Invocations()), roleName, sortedKeys(used))
-	granted := policy.actions()
-	var missing, unused []string
-	for a := range used {
-		if !granted[a] {
-			missing = append(missing, a)
+	t.Logf("%v ran %d invocations", fns, len(c.Runtime.Invocations()))
+	for _, r := range roles {
+		if !slices.Contains(fns, r.invokes) {
+			continue
 		}
-	}
-	for a := range granted {
-		if !used[a] {
-			unused = append(unused, a)
+		t.Logf("role %s called %v", r.name, sortedKeys(used[r.name]))
+		granted := loadPolicyFile(t, r.file).actions()
+		var missing, unused []string
+		for a := range used[r.name] {
+			if !granted[a] {
+				missing = append(missing, a)
+			}
 		}
-	}
-	sort.Strings(missing)
-	sort.Strings(unused)
-	if len(missing) > 0 || len(unused) > 0 {
-		t.Errorf("%s is not least privilege for what %v called:\n  missing (called, not granted): %v\n  unused (granted, never called): %v\n  called: %v\n  granted: %v",
-			policyFile, fns, missing, unused, sortedKeys(used), sortedKeys(granted))
+		for a := range granted {
+			if !used[r.name][a] {
+				unused = append(unused, a)
+			}
+		}
+		sort.Strings(missing)
+		sort.Strings(unused)
+		if len(missing) > 0 || len(unused) > 0 {
+			t.Errorf("%s is not least privilege for what %v called as %s:\n  missing (called, not granted): %v\n  unused (granted, never called): %v\n  called: %v\n  granted: %v",
+				r.file, fns, r.name, missing, unused, sortedKeys(used[r.name]), sortedKeys(granted))
+		}
 	}
 }
 

@@ -117,3 +117,24 @@ func (s Snapshot) Count(service, action, caller string) int {
 	}
 	return n
 }
+
+// Since is s minus before, row by row: the calls made in between (rows
+// with none left out, error codes dropped), most frequent first.
+func (s Snapshot) Since(before Snapshot) Snapshot {
+	prev := map[key]Call{}
+	for _, r := range before.Calls {
+		prev[key{r.Service, r.Action, r.Caller}] = r
+	}
+	var out Snapshot
+	for _, r := range s.Calls {
+		p := prev[key{r.Service, r.Action, r.Caller}]
+		r.Count -= p.Count
+		r.Errors -= p.Errors
+		if r.Count > 0 {
+			r.ErrorCodes = nil
+			out.Calls = append(out.Calls, r)
+		}
+	}
+	sort.Slice(out.Calls, func(i, j int) bool { return out.Calls[i].Count > out.Calls[j].Count })
+	return out
+}

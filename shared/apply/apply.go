@@ -177,6 +177,8 @@ type Outcome struct {
 	Capped   int      // revokes not done because of the cap
 	Ledger   []string // ledger ids of revocations
 	Events   []notify.Event
+	// Authorized are the rules the replicator's Authorize steps added.
+	Authorized []rule.Rule
 }
 
 // Apply carries out p for the group st describes, for cause. The error joins
@@ -186,14 +188,14 @@ func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.
 	var out Outcome
 	for _, s := range p.Steps {
 		switch s.Kind {
-		case plan.AnnounceExemption, plan.AnnounceExpiring, plan.Announce, plan.Cancel, plan.Close:
-			// an announced exemption, the reaper's lifecycle: no exposure
+		case plan.AnnounceExemption, plan.AnnounceExpiring, plan.Authorize, plan.RevokeRules, plan.Announce, plan.Cancel, plan.Close:
+			// an announced exemption, the replicator's copies, the reaper's lifecycle: no exposure
 		default:
 			out.Findings++
 		}
 	}
 	owner := OwnerFromTags(st.Tags)
-	var revoke []plan.Step
+	var revoke, copies []plan.Step
 	var notices []ledger.Record
 	want := p.Changes()
 	granted := 0
@@ -212,6 +214,15 @@ func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.
 			rec, ev := a.announce(s, st, cause, owner)
 			notices = append(notices, rec)
 			out.Events = append(out.Events, ev)
+		case plan.Authorize, plan.RevokeRules:
+			// The replicator's: carried out in order, after the rest.
+			k := min(granted, len(s.Rules))
+			granted -= k
+			out.Capped += len(s.Rules) - k
+			if k > 0 {
+				s.Rules = s.Rules[:k]
+				copies = append(copies, s)
+			}
 		case plan.Announce, plan.Cancel:
 			rec, ev := a.lifecycle(s, st, ec, owner)
 			notices = append(notices, rec)
@@ -242,6 +253,15 @@ func (a *Applier) Apply(ctx context.Context, w Writer, st observe.State, p plan.
 	}
 	if len(revoke) > 0 {
 		errs = append(errs, a.revoke(ctx, w, st, revoke, cause, owner, &out))
+	}
+	for _, s := range copies {
+		// In order, and no further after a failure: a removal planned
+		// after an authorize that failed (a port changed) would leave
+		// the replica with neither rule.
+		if err := a.replicate(ctx, w, st, p, s, cause, &out); err != nil {
+			errs = append(errs, err)
+			break
+		}
 	}
 	return out, errors.Join(errs...)
 }

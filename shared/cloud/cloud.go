@@ -42,7 +42,7 @@ type APIError = apicall.APIError
 type ListOptions struct {
 	VpcID    string
 	GroupIDs []string          // only these groups (any number; sent 100 per query)
-	Tags     map[string]string // groups carrying all of these tags (at most 20)
+	Tags     map[string]string // groups carrying all of these tags (at most 20); an empty value: the key, with any value
 }
 
 // Group is one security group as DescribeSecurityGroups lists it.

@@ -266,6 +266,8 @@ type Result struct {
 	Failed   string   `json:"failed,omitempty"`   // a failure no retry can fix (answered, not retried)
 	Partial  bool     `json:"partial,omitempty"`  // the sweep stopped at the deadline
 	Slices   []Slice  `json:"slices,omitempty"`   // sweep slices this invocation started (fan-out)
+	// Replicated counts the rules the replicator authorized on replicas.
+	Replicated int `json:"replicated,omitempty"`
 }
 
 // Run is one invocation's state. Groups are reconciled concurrently in a
@@ -505,7 +507,7 @@ func (e *Engine) handleRecord(ctx context.Context, r *Run, rec trigger.ActionTra
 	for i, gid := range groups {
 		targets[i] = target{Target: observe.Target{Region: region, GroupID: gid}}
 	}
-	key := trigger.ActionTrailDedupKey(rec.EventID)
+	key := e.dedupKey(rec.EventID)
 	if r.deps.Ledger != nil {
 		// EventBridge is the fast path and its events are rarely duplicates:
 		// read the groups' rules while the dedup lookup runs. (The SLS path
@@ -557,6 +559,19 @@ func (e *Engine) handleRecord(ctx context.Context, r *Run, rec trigger.ActionTra
 		}
 	}
 	return nil
+}
+
+// dedupKey is this function's dedup key of an ActionTrail event. Every
+// function handles every event once: one function's "handled" record must
+// never mark the event handled for another (the replicator, done first, would
+// hide an exposure from the guard). The guard keeps the unscoped key it has
+// always written; every other function's key is scoped by its name.
+func (e *Engine) dedupKey(eventID string) string {
+	key := trigger.ActionTrailDedupKey(eventID)
+	if e.cfg.Name == "guard" {
+		return key
+	}
+	return e.cfg.Name + "/" + key
 }
 
 // PrefixListResolver is what a Cloud offers to map a prefix list to the
@@ -636,6 +651,9 @@ type target struct {
 // reconcile observes one group, plans and applies the plan. It returns the
 // group as observed (nil when it is gone).
 func (e *Engine) reconcile(ctx context.Context, r *Run, t target, cause apply.Cause) (*observe.State, error) {
+	if gr, ok := e.fn.(GroupReconciler); ok {
+		return nil, gr.ReconcileGroup(ctx, r, t.Target, cause)
+	}
 	cl := t.cloud
 	if cl == nil {
 		var err error
@@ -678,6 +696,12 @@ func (e *Engine) reconcile(ctx context.Context, r *Run, t target, cause apply.Ca
 		return &st, nil
 	}
 	out, err := r.apply.Apply(ctx, cl, st, p, cause)
+	r.merge(st, out)
+	return &st, err
+}
+
+// merge adds what applying a plan to st did to the run's result.
+func (r *Run) merge(st observe.State, out apply.Outcome) {
 	r.mu.Lock()
 	r.res.Findings += out.Findings
 	r.res.Revoked = append(r.res.Revoked, out.Revoked...)
@@ -691,9 +715,9 @@ func (e *Engine) reconcile(ctx context.Context, r *Run, t target, cause apply.Ca
 		r.capped[st.Region] = append(r.capped[st.Region], st.GroupID)
 	}
 	r.res.Ledger = append(r.res.Ledger, out.Ledger...)
+	r.res.Replicated += len(out.Authorized)
 	r.events = append(r.events, out.Events...)
 	r.mu.Unlock()
-	return &st, err
 }
 
 // scheduleFlush starts one delayed invocation that only flushes the outbox

@@ -138,6 +138,9 @@ func (e *Engine) sweepTimer(ctx context.Context, r *Run, p sweepPayload) error {
 		return nil // the run's end flushes the outbox
 	}
 	regions := e.cfg.Regions
+	if sw, ok := e.fn.(Sweeper); ok && p.Region == "" && len(p.Groups) == 0 {
+		return sw.Sweep(ctx, r, regions)
+	}
 	if p.Region != "" {
 		if len(e.cfg.Regions) > 0 && !slices.Contains(e.cfg.Regions, p.Region) {
 			return fmt.Errorf("%s: sweep of region %s, which this function does not cover (%v): %w", e.cfg.Name, p.Region, e.cfg.Regions, apicall.ErrInvalid)

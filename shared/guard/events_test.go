@@ -19,8 +19,10 @@ import (
 func TestSYamlPatternNamesTheHandledEvents(t *testing.T) {
 	raw, err := os.ReadFile("../../s.yaml")
 	require.NoError(t, err)
-	m := regexp.MustCompile(`(?m)eventRuleFilterPattern: '(.*)'`).FindAllSubmatch(raw, -1)
-	require.Len(t, m, 1, "one EventBridge trigger (the guard's)")
+	guardBlock := regexp.MustCompile(`(?s)\n  guard:\n(.*?)\n  [a-z]+:\n`).FindSubmatch(raw)
+	require.NotNil(t, guardBlock, "the guard resource in s.yaml")
+	m := regexp.MustCompile(`(?m)eventRuleFilterPattern: '(.*)'`).FindAllSubmatch(guardBlock[1], -1)
+	require.Len(t, m, 1, "one EventBridge trigger of the guard")
 	var pat struct {
 		Data struct {
 			EventName []string `json:"eventName"`

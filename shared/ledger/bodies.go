@@ -265,6 +265,8 @@ func validateKind(r Record, writing bool) error {
 			return err
 		}
 		return need("body.robot", b.Robot, "body.status", b.Status)
+	case KindReplication:
+		return validateReplication(r, bad)
 	case KindOutbox:
 		b, err := r.Outbox()
 		if err != nil {

@@ -77,6 +77,7 @@ func oneOfEach(at time.Time) []ledger.Record {
 		ledger.NewExemptionNotice(m, ledger.ExemptionNotice{Source: "tag", Owner: "alice", Asked: at.Add(720 * time.Hour), Until: at.Add(720 * time.Hour), WrittenBy: ledger.Unknown, Stage: "announced"}),
 		ledger.NewNotification(m, ledger.Notification{Robot: "ops", Title: "revoked", Refs: []string{prior}, Status: "sent", Attempts: 1}),
 		ledger.NewOutbox(m, ledger.Outbox{Robot: "ops", Title: "digest", Markdown: "### revoked", Refs: []string{prior}}),
+		ledger.NewReplication(m, ledger.Replication{Set: "web", Primary: "cn-hangzhou/sg-web", Action: "authorized", Rules: []rule.Permission{{Direction: "ingress", IpProtocol: "tcp", PortRange: "8080/8080", SourceCidrIp: "10.0.0.0/8"}}}),
 	}
 }
 

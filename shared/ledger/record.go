@@ -29,7 +29,7 @@ const (
 )
 
 // Kinds lists every kind.
-var Kinds = []Kind{KindFinding, KindBackup, KindRevocation, KindRestore, KindEvent, KindAnnouncement, KindClosure, KindDecision, KindExemption, KindNotification, KindOutbox}
+var Kinds = []Kind{KindFinding, KindBackup, KindRevocation, KindRestore, KindEvent, KindAnnouncement, KindClosure, KindDecision, KindExemption, KindNotification, KindOutbox, KindReplication}
 
 func (k Kind) known() bool {
 	for _, x := range Kinds {

@@ -47,6 +47,7 @@ func sampleRecords() []Record {
 			Until: time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC), Cut: true, Ports: []int{22}, WrittenBy: "alice", SelfExempted: true, Stage: "announced"}),
 		NewNotification(noRule, Notification{Robot: "ops", Title: "revoked tcp/22", Refs: []string{"L01KE62932V8H74GQT9"}, Status: "sent", Attempts: 1}),
 		NewOutbox(noRule, Outbox{Robot: "ops", Title: "digest", Markdown: "### 2 rules revoked", Refs: []string{"L01KE62932V8H74GQT9"}}),
+		NewReplication(noRule, Replication{Set: "web", Primary: "cn-hangzhou/sg-web", Action: "authorized", Rules: []rule.Permission{sshWorld()}, Event: ev}),
 	}
 }
 
@@ -110,6 +111,7 @@ func requireAccessorRoundTrip(t *testing.T, r Record) {
 		KindDecision:     func() (any, error) { return r.Decision() },
 		KindNotification: func() (any, error) { return r.Notification() },
 		KindOutbox:       func() (any, error) { return r.Outbox() },
+		KindReplication:  func() (any, error) { return r.Replication() },
 	}
 	require.Len(t, accessors, len(Kinds))
 	for k, get := range accessors {

@@ -28,7 +28,21 @@ const (
 	AnnounceExemption Kind = "announce-exemption"
 	// AnnounceExpiring tells people an exemption ends soon. It changes no rule.
 	AnnounceExpiring Kind = "announce-expiring"
+
+	// The replicator's kinds (shared/replicate): they carry Direction and
+	// Rules instead of a Finding.
+
+	// Authorize adds Rules (at most MaxAuthorizeBatch) in Direction in one
+	// call; the ledger records each rule authorized after the call succeeded.
+	Authorize Kind = "authorize"
+	// RevokeRules removes Rules (as observed) by SecurityGroupRuleId in
+	// Direction, after a backup of each.
+	RevokeRules Kind = "revoke-rules"
 )
+
+// MaxAuthorizeBatch is the most permissions one AuthorizeSecurityGroup(Egress)
+// call takes (Permissions.N, N ≤ 100).
+const MaxAuthorizeBatch = 100
 
 // The reaper's lifecycle steps (shared/reaper): each names its announcement
 // in Step.Lifecycle.
@@ -63,6 +77,9 @@ type Step struct {
 	Note string `json:"note,omitempty"`
 	// Replacement is authorized in the rule's direction after a Revoke.
 	Replacement []rule.Permission `json:"replacement,omitempty"`
+	// Direction and Rules are what an Authorize or RevokeRules step changes.
+	Direction rule.Direction `json:"direction,omitempty"`
+	Rules     []rule.Rule    `json:"rules,omitempty"`
 	// Lifecycle is set on the reaper's steps (Announce, Cancel, Close).
 	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
 }
@@ -72,6 +89,10 @@ type Plan struct {
 	Region  string `json:"region"`
 	GroupID string `json:"securityGroupId"`
 	Steps   []Step `json:"steps"`
+	// Set and Primary say what the replicator's steps copy (its ledger
+	// records name them); empty for the other functions.
+	Set     string `json:"set,omitempty"`
+	Primary string `json:"primary,omitempty"`
 }
 
 // Empty reports whether the plan does nothing at all.
@@ -81,8 +102,11 @@ func (p Plan) Empty() bool { return len(p.Steps) == 0 }
 func (p Plan) Changes() int {
 	n := 0
 	for _, s := range p.Steps {
-		if s.Kind == Revoke || s.Kind == Close {
+		switch s.Kind {
+		case Revoke, Close:
 			n++
+		case Authorize, RevokeRules:
+			n += len(s.Rules)
 		}
 	}
 	return n
@@ -99,6 +123,20 @@ func Simulate(rules []rule.Rule, p Plan) []rule.Rule {
 	gone := map[string]bool{}
 	var added []rule.Rule
 	for _, s := range p.Steps {
+		switch s.Kind {
+		case RevokeRules:
+			for _, r := range s.Rules {
+				gone[r.ID] = true
+			}
+			continue
+		case Authorize:
+			for _, r := range s.Rules {
+				r.ID = fmt.Sprintf("%s%d", SimulatedPrefix, len(added)+1)
+				r.GroupID, r.Region = p.GroupID, p.Region
+				added = append(added, r)
+			}
+			continue
+		}
 		if s.Kind != Revoke && s.Kind != Close {
 			continue
 		}

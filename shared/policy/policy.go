@@ -52,6 +52,9 @@ type Policy struct {
 	// Replace, when set, lets the guard re-authorize a revoked rule for
 	// trusted sources.
 	Replace *Replace `yaml:"replace,omitempty"`
+	// Replication declares replication sets (replication.go); the
+	// replicator's tags on replica groups are the other way to declare them.
+	Replication *Replication `yaml:"replication,omitempty"`
 
 	src *source // where the policy came from, for error messages
 }
@@ -228,6 +231,11 @@ var friendlyTypes = strings.NewReplacer(
 	"into policy.Scope", "into a scope (match, modes, enforce)",
 	"into map[string]string", "into a mapping of tag keys to values",
 	"into policy.Replace", "into a mapping (trustedCidrs, trustedPrefixList)",
+	"into policy.Replication", "into a mapping (sets)",
+	"into []policy.ReplicationSet", "into a list of replication sets",
+	"into policy.ReplicationSet", "into a replication set (name, mode, primary, replicas)",
+	"into []policy.ReplicationReplica", "into a list of replicas",
+	"into policy.ReplicationReplica", "into a replica (group, map, lookup)",
 	"into policy.Severity", "into a severity",
 	"into policy.Mode", "into a mode",
 	"into []int", "into a list of ports",
