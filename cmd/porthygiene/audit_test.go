@@ -89,7 +89,7 @@ func TestAuditDemoWorld(t *testing.T) {
 		require.Empty(t, rep.Exempted)
 
 		tot := rep.Totals
-		require.Equal(t, 5, tot.Groups)
+		require.Equal(t, 6, tot.Groups)
 		require.Equal(t, 11, tot.Rules)
 		require.Equal(t, 1, tot.Findings)
 		require.Equal(t, 1, tot.GroupsWithFindings)
@@ -144,7 +144,7 @@ func TestAuditDemoWorld(t *testing.T) {
 	t.Run("ProgressAlways", func(t *testing.T) {
 		code, _, stderr := runCLI(t, "audit", "--endpoints", ep, "--json", "--progress", "always")
 		require.Equal(t, 0, code, "stderr: %s", stderr)
-		require.Contains(t, stderr, "5/5 groups")
+		require.Contains(t, stderr, "6/6 groups")
 		require.Contains(t, stderr, "[##############################]")
 	})
 }

@@ -166,12 +166,15 @@ func TestSYAMLRendersAndMatchesFC3Schema(t *testing.T) {
 func TestSYAMLTakesAccountSettingsFromEnvironment(t *testing.T) {
 	tl := needTools(t)
 	env := map[string]string{
-		"PORTHYGIENE_REGION":   "cn-shanghai",
-		"PORTHYGIENE_ROLE":     "acme-porthygiene-role",
-		"LEDGER_PROJECT":       "acme-ledger",
-		"LEDGER_LOGSTORE":      "acme-ledger-store",
-		"ACTIONTRAIL_PROJECT":  "acme-trail",
-		"ACTIONTRAIL_LOGSTORE": "actiontrail_acme",
+		"PORTHYGIENE_REGION": "cn-shanghai",
+		"PORTHYGIENE_ROLE":   "acme-porthygiene-role",
+		// The replicator's own role: its writes must not hide behind the
+		// role whose events the guard ignores.
+		"PORTHYGIENE_REPLICATOR_ROLE": "acme-replicator-role",
+		"LEDGER_PROJECT":              "acme-ledger",
+		"LEDGER_LOGSTORE":             "acme-ledger-store",
+		"ACTIONTRAIL_PROJECT":         "acme-trail",
+		"ACTIONTRAIL_LOGSTORE":        "actiontrail_acme",
 	}
 	rendered := render(t, tl, env)
 	if out, ok := validate(t, tl, rendered); !ok {
@@ -189,8 +192,12 @@ func TestSYAMLTakesAccountSettingsFromEnvironment(t *testing.T) {
 		if p.Region != env["PORTHYGIENE_REGION"] {
 			t.Errorf("%s: region %q, want %q from PORTHYGIENE_REGION", r.name, p.Region, env["PORTHYGIENE_REGION"])
 		}
-		if p.Role != env["PORTHYGIENE_ROLE"] {
-			t.Errorf("%s: role %q, want %q from PORTHYGIENE_ROLE", r.name, p.Role, env["PORTHYGIENE_ROLE"])
+		roleVar := "PORTHYGIENE_ROLE"
+		if r.name == "replicator" {
+			roleVar = "PORTHYGIENE_REPLICATOR_ROLE"
+		}
+		if p.Role != env[roleVar] {
+			t.Errorf("%s: role %q, want %q from %s", r.name, p.Role, env[roleVar], roleVar)
 		}
 		for _, k := range []string{"LEDGER_PROJECT", "LEDGER_LOGSTORE"} {
 			if v, ok := p.Env[k]; ok && v != env[k] {
