@@ -6,7 +6,8 @@
 // while faults are injected: ECS Throttling on 30% of calls and 5xx on 5%,
 // 50 ms per ECS call, 20% of events delivered twice, every event delayed at
 // random (so they overtake one another), the DingTalk robot down for ten
-// virtual minutes, one guard invocation killed mid-run as at its timeout. At the end it checks the invariants and prints them as a
+// virtual minutes, one guard invocation killed mid-run as at its timeout;
+// the replicator keeps the default world's replicas of sg-web in step. At the end it checks the invariants and prints them as a
 // table with the counts; the test fails if one does not hold.
 //
 //	make chaos                       # a virtual day, 500 changes
@@ -122,7 +123,7 @@ func TestChaos(t *testing.T) {
 	c := lctest.Start(t, localcloud.Options{
 		// SLS as the real one behaves: searchable 3 s after a write.
 		SLSIndexDelay: 3 * time.Second,
-	}, "guard", "approve", "reaper")
+	}, "guard", "approve", "reaper", "replicator")
 	w := &world{t: t, c: c, led: ledgerOf(c), rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		users: map[string]func() *ecs.Client{}, counts: map[kind]int{}}
 	for _, p := range principals {
@@ -226,6 +227,14 @@ func (w *world) setup() {
 		desc: "ssh from the office", by: "operator", kind: harmlessIngress}
 	w.authorize(op, w.plRule)
 	w.rules = append(w.rules, w.plRule)
+	// sg-web is the primary of the default world's replication set "web"
+	// (replicas in vpc-dr and in cn-shanghai): its changes are replicated,
+	// its exposures never. Its seed rules are in the model.
+	w.groups = append(w.groups, "sg-web")
+	for _, r := range []struct{ ports, cidr string }{{"443/443", "0.0.0.0/0"}, {"80/80", "0.0.0.0/0"}, {"22/22", "10.0.0.0/16"}, {"8080/8080", "10.0.0.0/16"}} {
+		w.rules = append(w.rules, &model{group: "sg-web", direction: "ingress", proto: "tcp", ports: r.ports, cidr: r.cidr,
+			policy: "Accept", priority: 1, by: "seed", kind: harmlessIngress, openedAt: noEvent})
+	}
 	// The seed's own exposure: RDP open to the world on sg-legacy, for the
 	// first sweep to close.
 	w.rules = append(w.rules, &model{group: "sg-legacy", direction: "ingress", proto: "tcp", ports: "3389/3389", cidr: "0.0.0.0/0",
@@ -497,13 +506,18 @@ func (w *world) checkClosedByItsEvent(b int) {
 
 // state is every rule of the harness's groups, by model key.
 func (w *world) state() map[string]bool {
-	out := map[string]bool{}
 	groups := map[string]bool{}
 	for _, m := range w.rules {
 		if m.group != "" {
 			groups[m.group] = true
 		}
 	}
+	return w.stateOf(groups)
+}
+
+// stateOf is every rule of groups (in the default region), by model key.
+func (w *world) stateOf(groups map[string]bool) map[string]bool {
+	out := map[string]bool{}
 	op := lctest.ECS(w.t, w.c)
 	for g := range groups {
 		for _, dir := range []string{"ingress", "egress"} {

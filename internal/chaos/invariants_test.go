@@ -65,7 +65,14 @@ func (w *world) invariants(rep *report, recoveredAt time.Time) {
 			byKey[m.key()] = m
 		}
 	}
-	revs := w.query(ledger.KindRevocation)
+	// The guard's revocations (the replicator's, of rules its primary no
+	// longer has, are replication: invariant 5 judges them).
+	var revs []ledger.Record
+	for _, r := range w.query(ledger.KindRevocation) {
+		if r.Function == "guard" {
+			revs = append(revs, r)
+		}
+	}
 	revByKey := map[string][]ledger.Record{}
 	revBody := map[string]ledger.Revocation{}
 	for _, r := range revs {
@@ -139,6 +146,16 @@ func (w *world) invariants(rep *report, recoveredAt time.Time) {
 		kept++
 	}
 	rep.check(2, "no rule the policy allows was revoked", p2, fmt.Sprintf("%d allowed rules (harmless, exempt, hidden) all in place", kept))
+
+	// 5. Every replica equals its primary after the next reconcile (the
+	// clock went an hour past the script: six reconciles), checked before
+	// the restores of invariant 3 bring exposures back with exemptions, which
+	// are then copied with them, and no replica
+	// ever holds an exposure of the primary.
+	var p5 []string
+	inStep, replicas := w.replicasInStep(&p5)
+	rep.check(5, "every replica equals its primary after the next reconcile; no exposure copied", p5,
+		fmt.Sprintf("%d replicas of %d sets in step (porthygiene replicate plan: nothing to add or remove)", replicas, inStep))
 
 	// 3. Exactly one revocation record per revoked rule, each naming its
 	// backup; restoring them all gives back exactly the rules removed.
@@ -222,9 +239,6 @@ func (w *world) invariants(rep *report, recoveredAt time.Time) {
 	rep.check(4, "every revocation reached DingTalk, once, no 130101, none > 5 min after the robot came back", p4,
 		fmt.Sprintf("%d messages, %d attempts", len(msgs), len(w.c.DingTalk.Attempts())))
 
-	// 5. Replicas: the replicator is not part of this run yet.
-	rep.extra = append(rep.extra, "5. every replica equals its primary — not checked: the replicator is not in this run")
-
 	// 6. No panic, no unhandled error, no secret anywhere.
 	var p6 []string
 	secrets := w.secrets()
@@ -290,6 +304,61 @@ func (w *world) invariants(rep *report, recoveredAt time.Time) {
 	if len(w.errs) > 0 {
 		rep.extra = append(rep.extra, "script notes: "+strings.Join(w.errs, "; "))
 	}
+}
+
+// replicasInStep asks `porthygiene replicate plan --json` what a reconcile
+// would change: nothing, for every replica, and no replica may hold a rule
+// open to the world on a port the guard closes.
+func (w *world) replicasInStep(problems *[]string) (sets, replicas int) {
+	bin := cli(w.t)
+	cmd := exec.Command(bin, "replicate", "plan", "--json", "--endpoints", endpointsFile(w.t, w.c), "--region", "cn-hangzhou,cn-shanghai")
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + w.t.TempDir()}
+	out, err := cmd.Output()
+	if err != nil {
+		*problems = append(*problems, fmt.Sprintf("replicate plan: %v", err))
+		return 0, 0
+	}
+	var plan struct {
+		Sets []struct {
+			Name     string `json:"name"`
+			Replicas []struct {
+				Region  string            `json:"region"`
+				Group   string            `json:"securityGroupId"`
+				Add     []json.RawMessage `json:"add"`
+				Remove  []json.RawMessage `json:"remove"`
+				Skipped []json.RawMessage `json:"skipped"`
+			} `json:"replicas"`
+		} `json:"sets"`
+	}
+	if err := json.Unmarshal(out, &plan); err != nil {
+		*problems = append(*problems, fmt.Sprintf("replicate plan --json: %v", err))
+		return 0, 0
+	}
+	for _, s := range plan.Sets {
+		for _, r := range s.Replicas {
+			replicas++
+			if len(r.Add)+len(r.Remove) > 0 {
+				*problems = append(*problems, fmt.Sprintf("set %s: %s/%s out of step: %d to add, %d to remove", s.Name, r.Region, r.Group, len(r.Add), len(r.Remove)))
+			}
+		}
+	}
+	if len(plan.Sets) == 0 {
+		*problems = append(*problems, "no replication set found")
+	}
+	// No replica holds an exposure the script opened on its primary (the
+	// replica in the same region is read; cn-shanghai's is in the plan).
+	dr := w.stateOf(map[string]bool{"sg-web-dr": true})
+	for _, m := range w.rules {
+		if m.group != "sg-web" || !m.exposing {
+			continue
+		}
+		for _, rg := range []string{"sg-web-dr"} {
+			if dr[ruleKey(rg, m.direction, m.proto, m.ports, m.cidr+m.cidr6+m.pl, m.policy, fmt.Sprint(m.priority))] {
+				*problems = append(*problems, fmt.Sprintf("the exposure %s was copied to %s", m.key(), rg))
+			}
+		}
+	}
+	return len(plan.Sets), replicas
 }
 
 // isOurs reports whether a state key is in one of the script's groups.
@@ -422,7 +491,9 @@ func (r *report) String() string {
 	fmt.Fprintf(&b, "chaos run, seed %d\n\n", r.seed)
 	fmt.Fprintln(&b, "| # | invariant | holds | |")
 	fmt.Fprintln(&b, "|---|---|---|---|")
-	for _, x := range r.rows {
+	rows := slices.Clone(r.rows)
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].n < rows[j].n })
+	for _, x := range rows {
 		mark := "✔"
 		if !x.ok {
 			mark = "✘"
