@@ -139,24 +139,24 @@ func TestChaos(t *testing.T) {
 
 	// The script: batches of changes made at once by several principals,
 	// each batch followed by the virtual time it spans.
-	const batchSpan = 5 * time.Minute
+	// At most 48 batches (each waits for its events, up to the jitter):
+	// a virtual day is 48 half-hours of about ten changes each.
+	batchSpan := max(5*time.Minute, *flagDuration/48)
 	batches := max(1, int(*flagDuration/batchSpan))
 	perBatch := make([]int, batches)
 	for i := range *flagChanges {
 		perBatch[i%batches]++
 	}
-	downAt, upAt := batches*2/5, batches*2/5+2 // ten virtual minutes
+	// The robot is down for ten virtual minutes, from the start of a batch.
+	downAt := batches * 2 / 5
 	var recoveredAt time.Time
 	start := time.Now()
+	var downUntil time.Time
 	for b := range batches {
-		switch b {
-		case downAt:
+		if b == downAt {
 			w.faults.DingTalkDown = true
 			c.SetFaults(w.faults)
-		case upAt:
-			w.faults.DingTalkDown = false
-			c.SetFaults(w.faults)
-			recoveredAt = c.Clock.Now()
+			downUntil = c.Clock.Now().Add(10 * time.Minute)
 		}
 		if b == 1 {
 			// One guard invocation is killed as at its timeout, wherever it
@@ -167,7 +167,19 @@ func TestChaos(t *testing.T) {
 		w.batch(b, perBatch[b])
 		lctest.Settle(t, c)
 		w.checkClosedByItsEvent(b)
-		if _, err := c.Advance(t.Context(), batchSpan); err != nil {
+		span := batchSpan
+		if w.faults.DingTalkDown && !c.Clock.Now().Add(span).Before(downUntil) {
+			// The robot comes back inside this batch's span.
+			first := downUntil.Sub(c.Clock.Now())
+			if _, err := c.Advance(t.Context(), first); err != nil {
+				t.Fatal(err)
+			}
+			w.faults.DingTalkDown = false
+			c.SetFaults(w.faults)
+			recoveredAt = c.Clock.Now()
+			span -= first
+		}
+		if _, err := c.Advance(t.Context(), span); err != nil {
 			t.Fatal(err)
 		}
 	}
