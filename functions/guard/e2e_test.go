@@ -31,7 +31,6 @@ import (
 	"github.com/porthygiene/porthygiene/shared/approve/approvetest"
 	"github.com/porthygiene/porthygiene/shared/ledger"
 	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
-	"github.com/porthygiene/porthygiene/shared/slsapi"
 )
 
 type env struct {
@@ -48,23 +47,7 @@ func start(t *testing.T, opts localcloud.Options) *env {
 }
 
 // ledgerOf is the ledger of c, read over the real SLS SDK.
-func ledgerOf(c *localcloud.Cloud) *ledger.Ledger {
-	op := c.Operator()
-	dial := &net.Dialer{Timeout: 2 * time.Second}
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, nw, _ string) (net.Conn, error) { return dial.DialContext(ctx, nw, c.Addr()) },
-	}}
-	sls := slsapi.New(slsapi.Config{
-		Endpoint: "http://" + c.Region() + ".log.aliyuncs.com",
-		Credentials: func() slsapi.Credentials {
-			return slsapi.Credentials{AccessKeyID: op.AccessKeyID, AccessKeySecret: op.AccessKeySecret}
-		},
-		HTTPClient:   hc,
-		RetryTimeout: 2 * time.Second,
-	})
-	ep := c.Endpoints()
-	return ledger.New(sls, ep.Ledger.Project, ep.Ledger.Logstore)
-}
+func ledgerOf(c *localcloud.Cloud) *ledger.Ledger { return ledgertest.Of(c) }
 
 func (e *env) decisions() []ledger.Record {
 	e.t.Helper()

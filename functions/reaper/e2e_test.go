@@ -5,9 +5,7 @@ package main
 // world's flow logs, real SDK clients for every check.
 
 import (
-	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,7 +24,7 @@ import (
 	"github.com/porthygiene/porthygiene/shared/approve/approvetest"
 	"github.com/porthygiene/porthygiene/shared/fcapi"
 	"github.com/porthygiene/porthygiene/shared/ledger"
-	"github.com/porthygiene/porthygiene/shared/slsapi"
+	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 )
 
 type env struct {
@@ -37,23 +35,8 @@ type env struct {
 	day0  time.Time
 }
 
-func ledgerOf(c *localcloud.Cloud) *ledger.Ledger {
-	op := c.Operator()
-	dial := &net.Dialer{Timeout: 2 * time.Second}
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, nw, _ string) (net.Conn, error) { return dial.DialContext(ctx, nw, c.Addr()) },
-	}}
-	sls := slsapi.New(slsapi.Config{
-		Endpoint: "http://" + c.Region() + ".log.aliyuncs.com",
-		Credentials: func() slsapi.Credentials {
-			return slsapi.Credentials{AccessKeyID: op.AccessKeyID, AccessKeySecret: op.AccessKeySecret}
-		},
-		HTTPClient:   hc,
-		RetryTimeout: 2 * time.Second,
-	})
-	ep := c.Endpoints()
-	return ledger.New(sls, ep.Ledger.Project, ep.Ledger.Logstore)
-}
+// ledgerOf is the ledger of c, read over the real SLS SDK.
+func ledgerOf(c *localcloud.Cloud) *ledger.Ledger { return ledgertest.Of(c) }
 
 // to advances the virtual clock to day d, hour h (day 0 is the UTC day the
 // clock starts on).

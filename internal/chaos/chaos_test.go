@@ -19,13 +19,10 @@
 package chaos
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,7 +40,7 @@ import (
 	"github.com/porthygiene/porthygiene/localcloud/faults"
 	"github.com/porthygiene/porthygiene/localcloud/lctest"
 	"github.com/porthygiene/porthygiene/shared/ledger"
-	"github.com/porthygiene/porthygiene/shared/slsapi"
+	"github.com/porthygiene/porthygiene/shared/ledger/ledgertest"
 )
 
 var (
@@ -566,23 +563,7 @@ func (w *world) ecsAs(user string) func() *ecs.Client {
 }
 
 // ledgerOf is the ledger of c, read over the real SLS SDK.
-func ledgerOf(c *localcloud.Cloud) *ledger.Ledger {
-	op := c.Operator()
-	dial := &net.Dialer{Timeout: 2 * time.Second}
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, nw, _ string) (net.Conn, error) { return dial.DialContext(ctx, nw, c.Addr()) },
-	}}
-	s := slsapi.New(slsapi.Config{
-		Endpoint: "http://" + c.Region() + ".log.aliyuncs.com",
-		Credentials: func() slsapi.Credentials {
-			return slsapi.Credentials{AccessKeyID: op.AccessKeyID, AccessKeySecret: op.AccessKeySecret}
-		},
-		HTTPClient:   hc,
-		RetryTimeout: 2 * time.Second,
-	})
-	ep := c.Endpoints()
-	return ledger.New(s, ep.Ledger.Project, ep.Ledger.Logstore)
-}
+func ledgerOf(c *localcloud.Cloud) *ledger.Ledger { return ledgertest.Of(c) }
 
 // cli builds cmd/porthygiene.
 func cli(t *testing.T) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/porthygiene/porthygiene/localcloud"
 	"github.com/porthygiene/porthygiene/localcloud/auth"
 	"github.com/porthygiene/porthygiene/localcloud/sls"
 	"github.com/porthygiene/porthygiene/localcloud/stats"
@@ -110,4 +111,25 @@ func Searchable(t testing.TB, l *ledger.Ledger, recs ...ledger.Record) {
 			return err == nil
 		}, 15*time.Second, 100*time.Millisecond, "record %s %s is never searchable", r.Kind, r.ID)
 	}
+}
+
+// Of is the ledger of a running localcloud (its endpoints' ledger
+// logstore), read and written over the real SLS SDK as its operator: what
+// the end-to-end tests check the functions' records with.
+func Of(c *localcloud.Cloud) *ledger.Ledger {
+	op := c.Operator()
+	dial := &net.Dialer{Timeout: 2 * time.Second}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, nw, _ string) (net.Conn, error) { return dial.DialContext(ctx, nw, c.Addr()) },
+	}}
+	s := slsapi.New(slsapi.Config{
+		Endpoint: "http://" + c.Region() + ".log.aliyuncs.com",
+		Credentials: func() slsapi.Credentials {
+			return slsapi.Credentials{AccessKeyID: op.AccessKeyID, AccessKeySecret: op.AccessKeySecret}
+		},
+		HTTPClient:   hc,
+		RetryTimeout: 2 * time.Second,
+	})
+	ep := c.Endpoints()
+	return ledger.New(s, ep.Ledger.Project, ep.Ledger.Logstore)
 }
