@@ -117,7 +117,7 @@ contract:
 CHAOS_SEED ?= 0
 chaos:
 	$(GO) test -count=1 -run '^TestChaos$$' -timeout 90m ./internal/chaos/ \
-		-chaos.duration=24h -chaos.changes=500 -chaos.jitter=10s -chaos.seed=$(CHAOS_SEED) -chaos.report=$(CURDIR)/CHAOS.md; \
+		-chaos.duration=24h -chaos.changes=500 -chaos.jitter=10s -chaos.kill -chaos.seed=$(CHAOS_SEED) -chaos.report=$(CURDIR)/CHAOS.md; \
 		status=$$?; cat CHAOS.md 2>/dev/null; exit $$status
 
 ## demo: the main job on localcloud with the real binaries.
